@@ -1,0 +1,198 @@
+// Package assoc is the sans-I/O SCTP core (RFC 9260): the stateless
+// Endpoint that answers INITs with signed cookies, and the Association
+// state machine.
+//
+// Nothing here owns a goroutine, a socket or a clock. Packets, timeouts and
+// user calls come in as method calls that carry now; packets, events and
+// the next deadline go out through polling:
+//
+//	a.HandlePacket(now, from, to, pkt)
+//	for { t, ok := a.PollTransmit(now, buf); if !ok { break }; send(t) }
+//	for { ev, ok := a.PollEvent(); if !ok { break }; deliver(ev) }
+//	timer.Reset(a.NextTimeout().Sub(now))
+//
+// An Association is not safe for concurrent use; its driver (package sctp)
+// calls it from one goroutine.
+package assoc
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"net/netip"
+	"time"
+)
+
+// Config holds an association's protocol parameters. The zero value of each
+// field means its RFC 9260 section 16 default (or the default stated).
+type Config struct {
+	// SCTP ports of this end (the peer's comes from Dial or the INIT).
+	LocalPort uint16
+
+	RTOInitial time.Duration // RTO.Initial, default 1s
+	RTOMin     time.Duration // RTO.Min, default 1s
+	RTOMax     time.Duration // RTO.Max, default 60s
+
+	MaxBurst           int           // Max.Burst, default 4
+	AssocMaxRetrans    int           // Association.Max.Retrans, default 10
+	PathMaxRetrans     int           // Path.Max.Retrans, default 5
+	MaxInitRetransmits int           // Max.Init.Retransmits, default 8
+	HBInterval         time.Duration // HB.interval, default 30s; negative disables
+	ValidCookieLife    time.Duration // Valid.Cookie.Life, default 60s
+	DelayedAckTime     time.Duration // delayed SACK timer, default 200ms (RFC 9260 6.2: at most 500ms)
+	ShutdownGuard      time.Duration // T5-shutdown-guard, default 5 * RTO.Max
+
+	// Streams this end asks for (OS) and accepts at most (MIS); default 16
+	// and 65535. The negotiated counts are in Connected.
+	OutboundStreams   uint16
+	MaxInboundStreams uint16
+
+	// RecvWindow is the receive buffer advertised as a_rwnd, default 1 MiB.
+	// Data delivered in Message events counts against it until Release.
+	RecvWindow uint32
+	// SendBuffer bounds the bytes queued by Send and not yet acknowledged,
+	// default 1 MiB. Send past it fails with ErrWouldBlock.
+	SendBuffer int
+
+	// MTU is the largest SCTP packet (common header and chunks, no UDP or
+	// IP header) sent on a path, default 1200.
+	MTU int
+
+	// Rand supplies verification tags, initial TSNs and nonces, default
+	// crypto/rand. Tests pass a seeded source for reproducible runs.
+	Rand io.Reader
+
+	// Logger receives debug logs; nil discards them.
+	Logger *slog.Logger
+}
+
+// SendOptions are per-message send options.
+type SendOptions struct {
+	Unordered bool
+}
+
+// Transmit is one packet to send: from the local address (zero: any) to
+// the peer's address and UDP encapsulation port.
+type Transmit struct {
+	From   netip.Addr
+	To     netip.AddrPort
+	Packet []byte // a slice of the buffer passed to PollTransmit
+}
+
+// State is an association state (RFC 9260 section 4).
+type State uint8
+
+// Association states.
+const (
+	StateClosed State = iota
+	StateCookieWait
+	StateCookieEchoed
+	StateEstablished
+	StateShutdownPending
+	StateShutdownSent
+	StateShutdownReceived
+	StateShutdownAckSent
+)
+
+var stateNames = [...]string{"CLOSED", "COOKIE-WAIT", "COOKIE-ECHOED", "ESTABLISHED",
+	"SHUTDOWN-PENDING", "SHUTDOWN-SENT", "SHUTDOWN-RECEIVED", "SHUTDOWN-ACK-SENT"}
+
+func (s State) String() string {
+	if int(s) < len(stateNames) {
+		return stateNames[s]
+	}
+	return "UNKNOWN"
+}
+
+// Event is something the association reports to its user.
+type Event interface{ isEvent() }
+
+// Connected: the association reached ESTABLISHED.
+type Connected struct {
+	OutboundStreams, InboundStreams uint16 // negotiated
+}
+
+// Message: a complete user message arrived. Data is owned by the receiver
+// of the event; its length counts against the receive window until the
+// user calls Release with it.
+type Message struct {
+	StreamID  uint16
+	PPID      uint32
+	Unordered bool
+	Data      []byte
+}
+
+// Writable: send buffer space was freed after Send returned ErrWouldBlock.
+type Writable struct{}
+
+// PathChange: a destination address became active or inactive.
+type PathChange struct {
+	Addr   netip.AddrPort
+	Active bool
+}
+
+// Restarted: the peer restarted the association (RFC 9260 section 5.2.4);
+// data in flight may have been lost.
+type Restarted struct{}
+
+// SendFailed: a message could not be delivered because the association
+// closed before the peer acknowledged it.
+type SendFailed struct {
+	StreamID uint16
+	Bytes    int
+}
+
+// Closed: the association ended; Err is nil after a graceful shutdown.
+// No further events follow.
+type Closed struct{ Err error }
+
+func (Connected) isEvent()  {}
+func (Message) isEvent()    {}
+func (Writable) isEvent()   {}
+func (PathChange) isEvent() {}
+func (Restarted) isEvent()  {}
+func (SendFailed) isEvent() {}
+func (Closed) isEvent()     {}
+
+// Errors. Protocol failures reported in Closed wrap ErrAborted (the peer or
+// this end aborted) or ErrTimeout (retransmissions exhausted).
+var (
+	ErrWouldBlock     = errors.New("sctp: send buffer full")
+	ErrClosed         = errors.New("sctp: association closed")
+	ErrShuttingDown   = errors.New("sctp: association shutting down")
+	ErrNotEstablished = errors.New("sctp: association not established")
+	ErrInvalidStream  = errors.New("sctp: invalid stream identifier")
+	ErrMessageTooBig  = errors.New("sctp: message larger than the send buffer")
+	ErrAborted        = errors.New("sctp: association aborted")
+	ErrTimeout        = errors.New("sctp: association timed out")
+	ErrInitTimeout    = errors.New("sctp: no answer to INIT")
+)
+
+// PathStats describes one destination address.
+type PathStats struct {
+	Addr     netip.AddrPort
+	Active   bool
+	Primary  bool
+	SRTT     time.Duration
+	RTO      time.Duration
+	Cwnd     int
+	Ssthresh int
+	Flight   int
+	Errors   int
+}
+
+// Stats is a snapshot of an association's counters.
+type Stats struct {
+	State           State
+	LocalTag        uint32
+	PeerTag         uint32
+	PeerRecvWindow  uint32
+	BytesSent       uint64 // user bytes handed to the peer for the first time
+	BytesReceived   uint64 // user bytes delivered
+	PacketsSent     uint64
+	PacketsReceived uint64
+	Retransmissions uint64 // DATA chunks sent again (T3 and fast retransmit)
+	FastRetransmits uint64
+	T3Expiries      uint64
+	Paths           []PathStats
+}
