@@ -1,0 +1,101 @@
+package usrsctp
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+)
+
+// Direction says which way a datagram crosses a Relay.
+type Direction int
+
+const (
+	// ToServer is a datagram from the client side toward the server.
+	ToServer Direction = iota
+	// ToClient is a datagram from the server toward the client side.
+	ToClient
+)
+
+// Relay forwards UDP datagrams between one client and one server and lets
+// a test look at each one. It proves that SCTP really travels UDP
+// encapsulated (usrsctp run as root can also use raw IP), and it checks
+// what the peer puts on the wire (checksums, chunk order).
+//
+// The client sends to Front; the relay sends on from Back to the server,
+// so the server sees Back's address as the client's and must learn the
+// reply port from the UDP source port (do not give the server a fixed
+// RemoteUDPPort).
+type Relay struct {
+	front, back net.PacketConn
+	server      netip.AddrPort
+	inspect     func(Direction, []byte) bool
+
+	client atomic.Pointer[net.UDPAddr] // the last client address seen on front
+	counts [2]atomic.Int64
+	wg     sync.WaitGroup
+}
+
+// NewRelay starts relaying between front and back (each closed by Close).
+// inspect, if not nil, sees every datagram (the slice is valid only during
+// the call) and returns false to drop it. It is called from two goroutines,
+// one per direction.
+func NewRelay(front, back net.PacketConn, server netip.AddrPort, inspect func(Direction, []byte) bool) *Relay {
+	r := &Relay{front: front, back: back, server: server, inspect: inspect}
+	r.wg.Add(2)
+	go r.run(ToServer)
+	go r.run(ToClient)
+	return r
+}
+
+func (r *Relay) run(d Direction) {
+	defer r.wg.Done()
+	from := r.front
+	if d == ToClient {
+		from = r.back
+	}
+	buf := make([]byte, 65536)
+	for {
+		n, addr, err := from.ReadFrom(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue
+		}
+		var to net.Addr
+		if d == ToServer {
+			if ua, ok := addr.(*net.UDPAddr); ok {
+				r.client.Store(ua)
+			}
+			to = net.UDPAddrFromAddrPort(r.server)
+		} else {
+			c := r.client.Load()
+			if c == nil {
+				continue
+			}
+			to = c
+		}
+		r.counts[d].Add(1)
+		if r.inspect != nil && !r.inspect(d, buf[:n]) {
+			continue
+		}
+		out := r.back
+		if d == ToClient {
+			out = r.front
+		}
+		out.WriteTo(buf[:n], to)
+	}
+}
+
+// Count returns how many datagrams arrived in direction d (dropped ones
+// included).
+func (r *Relay) Count(d Direction) int64 { return r.counts[d].Load() }
+
+// Close closes both sockets and waits for the relay goroutines.
+func (r *Relay) Close() error {
+	err := errors.Join(r.front.Close(), r.back.Close())
+	r.wg.Wait()
+	return err
+}
