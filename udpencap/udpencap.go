@@ -1,0 +1,181 @@
+// Package udpencap carries SCTP packets in UDP datagrams (RFC 6951): one
+// UDP socket per local address, batched reads and writes, and the local
+// address of every datagram so that replies leave from the address the peer
+// wrote to (needed for multihoming).
+//
+// On Linux, reads and writes are batched with recvmmsg/sendmmsg through
+// golang.org/x/net, and IP_PKTINFO / IPV6_PKTINFO control messages report
+// the local destination address of each datagram and choose the source
+// address of each reply. On other systems a portable fallback moves one
+// datagram per system call and reports no local address.
+//
+// RFC 6951 section 5.4: "Within the UDP header, the source port MUST be the
+// local UDP encapsulation port number of the SCTP stack, and the destination
+// port MUST be the remote UDP encapsulation port number maintained for the
+// association and the destination address to which the packet is sent."
+// A Conn is bound to one local port, so the first half holds by
+// construction; the second is the caller's: every Message carries the
+// peer's encapsulation port.
+//
+// Port zero is never a valid encapsulation port: a datagram whose UDP
+// source port is zero cannot be answered (a reply would go to port 0), so
+// ReadBatch drops it, and WriteBatch refuses to send to port zero.
+package udpencap
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+)
+
+// DefaultPort is the UDP port IANA assigned to SCTP over UDP ("sctp-tunneling",
+// RFC 6951 section 5.2: "The IANA-assigned value of 9899 MAY be used as this
+// port number").
+const DefaultPort = 9899
+
+// SocketBuffer is the receive and send buffer size requested from the
+// kernel (SO_RCVBUF, SO_SNDBUF). The kernel may grant less (on Linux it is
+// capped by net.core.rmem_max and wmem_max); that is not an error.
+const SocketBuffer = 4 << 20
+
+// ErrZeroPort is returned by WriteBatch for a message addressed to UDP
+// port zero.
+var ErrZeroPort = errors.New("udpencap: UDP port 0 is not a valid encapsulation port")
+
+// Message is one datagram for ReadBatch or WriteBatch.
+//
+// For ReadBatch, Buf is the caller's buffer (its length is the most that is
+// read); ReadBatch sets N, Addr and Local. For WriteBatch, Buf[:N] is sent to
+// Addr from Local.
+type Message struct {
+	Buf []byte
+	N   int
+	// Addr is the peer's address and UDP port.
+	Addr netip.AddrPort
+	// Local is the local address the datagram arrived on, or the one it is
+	// to be sent from. The zero value means unknown (read) or any (write:
+	// the kernel chooses by its routing table). IPv4 addresses are
+	// reported unmapped even on a dual-stack socket.
+	Local netip.Addr
+}
+
+// Conn is one UDP socket carrying SCTP packets. ReadBatch must be called
+// from one goroutine at a time; WriteBatch may be called from many
+// goroutines at once.
+type Conn struct {
+	uc    *net.UDPConn
+	laddr netip.AddrPort
+	sys   sysConn // per-OS batching state
+}
+
+// Listen opens a UDP socket on laddr. An invalid (zero) address or :: listens
+// on all local addresses, IPv4 and IPv6 where the system allows a dual-stack
+// socket; an IPv4 address (including 0.0.0.0) opens an IPv4 socket, any other
+// IPv6 address an IPv6-only socket. Port 0 picks a free port.
+//
+// On a dual-stack socket IPv4 datagrams are written one per system call
+// (golang.org/x/net cannot batch IPv4-mapped destinations); an IPv4
+// socket batches them.
+func Listen(ctx context.Context, laddr netip.AddrPort) (*Conn, error) {
+	network, addr := "udp", ""
+	switch {
+	case !laddr.Addr().IsValid() || laddr.Addr() == netip.IPv6Unspecified():
+		addr = fmt.Sprintf(":%d", laddr.Port())
+	case laddr.Addr().Is4() || laddr.Addr().Is4In6():
+		network = "udp4"
+		addr = netip.AddrPortFrom(laddr.Addr().Unmap(), laddr.Port()).String()
+	default:
+		network = "udp6"
+		addr = laddr.String()
+	}
+	var lc net.ListenConfig
+	pc, err := lc.ListenPacket(ctx, network, addr)
+	if err != nil {
+		return nil, fmt.Errorf("udpencap: listen %s %s: %w", network, addr, err)
+	}
+	uc := pc.(*net.UDPConn)
+	// Best effort: a smaller buffer only costs throughput.
+	_ = uc.SetReadBuffer(SocketBuffer)
+	_ = uc.SetWriteBuffer(SocketBuffer)
+	c := &Conn{uc: uc, laddr: uc.LocalAddr().(*net.UDPAddr).AddrPort()}
+	c.laddr = netip.AddrPortFrom(c.laddr.Addr().Unmap(), c.laddr.Port())
+	if err := c.sys.init(uc); err != nil {
+		uc.Close()
+		return nil, fmt.Errorf("udpencap: listen %s %s: %w", network, addr, err)
+	}
+	return c, nil
+}
+
+// LocalAddr is the address the socket is bound to; its port is the local
+// encapsulation port.
+func (c *Conn) LocalAddr() netip.AddrPort { return c.laddr }
+
+// Close closes the socket; blocked ReadBatch calls return an error that
+// wraps net.ErrClosed.
+func (c *Conn) Close() error { return c.uc.Close() }
+
+// ReadBatch reads at least one datagram, blocking until one arrives, and at
+// most len(msgs). It returns how many of msgs it filled. Datagrams from
+// UDP source port 0 and datagrams longer than their buffer are dropped.
+func (c *Conn) ReadBatch(msgs []Message) (int, error) {
+	if len(msgs) == 0 {
+		return 0, nil
+	}
+	for {
+		n, err := c.sys.readBatch(c.uc, msgs)
+		if err != nil {
+			return 0, fmt.Errorf("udpencap: read: %w", err)
+		}
+		if n = compact(msgs[:n]); n > 0 {
+			return n, nil
+		}
+	}
+}
+
+// compact moves the valid messages of msgs to its front, swapping (not
+// copying) so that every buffer stays in the caller's slice, and returns
+// how many there are. A truncated message has N < 0 here.
+func compact(msgs []Message) int {
+	k := 0
+	for i := range msgs {
+		if msgs[i].N < 0 || msgs[i].Addr.Port() == 0 {
+			continue
+		}
+		msgs[k], msgs[i] = msgs[i], msgs[k]
+		k++
+	}
+	return k
+}
+
+// WriteBatch sends msgs[i].Buf[:msgs[i].N] to msgs[i].Addr, in order, and
+// returns how many were sent. A message to port 0 stops the batch with an
+// error wrapping ErrZeroPort; the caller may skip it and send the rest.
+func (c *Conn) WriteBatch(msgs []Message) (int, error) {
+	for i := range msgs {
+		if msgs[i].Addr.Port() == 0 {
+			n, err := c.WriteBatch(msgs[:i])
+			if err != nil {
+				return n, err
+			}
+			return i, fmt.Errorf("udpencap: write to %v: %w", msgs[i].Addr, ErrZeroPort)
+		}
+	}
+	sent := 0
+	for sent < len(msgs) {
+		n, err := c.sys.writeBatch(c.uc, msgs[sent:])
+		if n > 0 {
+			sent += n
+		}
+		if err != nil {
+			return sent, fmt.Errorf("udpencap: write to %v: %w", msgs[sent].Addr, err)
+		}
+	}
+	return sent, nil
+}
+
+// unmapped returns a with any IPv4-mapped IPv6 address unmapped.
+func unmapped(a netip.AddrPort) netip.AddrPort {
+	return netip.AddrPortFrom(a.Addr().Unmap(), a.Port())
+}
