@@ -7,11 +7,29 @@
 // in a decoded chunk alias the packet buffer and are valid only as long as
 // that buffer is.
 //
-// The package uses the standard library only and knows nothing of sockets,
-// clocks or association state.
+// The package imports only the standard library (plus pgsctp's crc32c,
+// itself a thin layer over hash/crc32) and knows nothing of sockets,
+// clocks or association state: no net (net/netip is fine), os or sync.
+// A test guards that.
+//
+// Ownership: Append methods only read their receiver. Unmarshal methods
+// overwrite every field of their receiver; slices of bytes in the result
+// alias the Raw they were given, slices of values (GapBlocks, DupTSNs,
+// Addresses, ...) reuse the receiver's capacity. Nothing is retained by the
+// package between calls.
+//
+// Decoding is strict about lengths (every length field is checked against
+// the RFC layout and the buffer, so no input can make a decoder panic or
+// read past its chunk) and lenient about what is protocol, not layout: a
+// DATA chunk without user data decodes, so the core can answer it with a
+// No User Data cause; unknown chunks, parameters and causes are kept for
+// the core to act on their action bits.
 package chunk
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Type is a chunk type (RFC 9260 section 3.2).
 type Type uint8
@@ -97,26 +115,92 @@ var (
 	// ErrInvalid: a field has a value the RFC forbids (e.g. zero
 	// Initiate Tag, zero stream counts in INIT).
 	ErrInvalid = errors.New("sctp: invalid field")
+	// ErrMissingCookie: an INIT ACK without a State Cookie parameter. It
+	// wraps ErrInvalid; the core answers it with a Missing Mandatory
+	// Parameter cause (RFC 9260 section 3.3.10.2) naming parameter 7.
+	ErrMissingCookie = fmt.Errorf("%w: INIT ACK without State Cookie", ErrInvalid)
 )
 
-// Raw is one chunk as found in a packet, validated only for its length.
-type Raw struct {
-	Type  Type
-	Flags uint8
-	// Value is the chunk value: after the 4-byte header, before padding.
-	Value []byte
-	// Bytes is the whole chunk, header included, padding excluded; the
-	// Unrecognized Chunk Type cause quotes it.
-	Bytes []byte
+var typeNames = [...]string{
+	TypeData:             "DATA",
+	TypeInit:             "INIT",
+	TypeInitAck:          "INIT ACK",
+	TypeSack:             "SACK",
+	TypeHeartbeat:        "HEARTBEAT",
+	TypeHeartbeatAck:     "HEARTBEAT ACK",
+	TypeAbort:            "ABORT",
+	TypeShutdown:         "SHUTDOWN",
+	TypeShutdownAck:      "SHUTDOWN ACK",
+	TypeError:            "ERROR",
+	TypeCookieEcho:       "COOKIE ECHO",
+	TypeCookieAck:        "COOKIE ACK",
+	TypeECNE:             "ECNE",
+	TypeCWR:              "CWR",
+	TypeShutdownComplete: "SHUTDOWN COMPLETE",
+	TypeAuth:             "AUTH",
+	TypeIData:            "I-DATA",
+	TypeAsconfAck:        "ASCONF ACK",
+	TypeReconfig:         "RE-CONFIG",
+	TypePad:              "PAD",
+	TypeForwardTSN:       "FORWARD TSN",
+	TypeAsconf:           "ASCONF",
+	TypeIForwardTSN:      "I-FORWARD-TSN",
 }
 
-// Reader walks the chunks of a packet without allocating.
-//
-//	r := chunk.NewReader(chunks)
-//	for r.Next() { raw := r.Chunk(); ... }
-//	if err := r.Err(); err != nil { ... }
-type Reader struct {
-	buf []byte
-	cur Raw
-	err error
+// String returns the chunk type's name as the RFCs write it, or
+// "Type(0xNN)" for a type without a name.
+func (t Type) String() string {
+	if int(t) < len(typeNames) && typeNames[t] != "" {
+		return typeNames[t]
+	}
+	return fmt.Sprintf("Type(%#02x)", uint8(t))
+}
+
+// pad returns the number of zero bytes that bring n to a multiple of four:
+// "The Chunk Length field does not count any chunk padding" (RFC 9260
+// section 3.2), and neither do the length fields of parameters and causes.
+func pad(n int) int { return -n & 3 }
+
+var zeros [3]byte
+
+// appendPad appends the padding after an item of n bytes.
+func appendPad(b []byte, n int) []byte { return append(b, zeros[:pad(n)]...) }
+
+// appendChunkHeader appends type, flags and Chunk Length. The length must
+// fit 16 bits; keeping chunks within the path MTU is the sender's job.
+func appendChunkHeader(b []byte, t Type, flags uint8, length int) []byte {
+	return append(b, byte(t), flags, byte(length>>8), byte(length))
+}
+
+// appendTLV appends a parameter or cause TLV and its padding.
+func appendTLV(b []byte, typ uint16, value []byte) []byte {
+	n := 4 + len(value)
+	b = append(b, byte(typ>>8), byte(typ), byte(n>>8), byte(n))
+	b = append(b, value...)
+	return appendPad(b, n)
+}
+
+// tlvLen sums the lengths of TLVs that follow one another in a chunk:
+// each one's padding counts except the last one's, which is the chunk's
+// own padding ("[the Chunk Length] does include padding of any
+// variable-length parameter except the last parameter in the chunk",
+// RFC 9260 section 3.2).
+type tlvLen struct{ n, lastPad int }
+
+// add counts a TLV whose value is valueLen bytes.
+func (l *tlvLen) add(valueLen int) {
+	n := 4 + valueLen
+	l.lastPad = pad(n)
+	l.n += n + l.lastPad
+}
+
+// total is the length of the TLVs counted so far, without the last padding.
+func (l *tlvLen) total() int { return l.n - l.lastPad }
+
+// checkType returns an error if r is not a chunk of type want.
+func checkType(r Raw, want Type) error {
+	if r.Type != want {
+		return fmt.Errorf("chunk: decoding %v as %v: %w", r.Type, want, ErrInvalid)
+	}
+	return nil
 }
