@@ -1,0 +1,65 @@
+// Package pgfront carries PostgreSQL sessions over a stream transport: the
+// relay that runs beside the postmaster (pgsctp server), the local endpoint
+// for libpq programs (pgsctp proxy), and, in the subpackage pgdial, the
+// dialer for Go drivers (pgx, database/sql, lib/pq).
+//
+// # One engine, two roles
+//
+// Both ends are a Relay: it accepts sessions from a net.Listener, looks at
+// the first message of each one, dials its Dial function and then copies
+// bytes both ways until both sides are done. Only the two ends differ:
+//
+//	pgsctp server:  Listener = SCTP streams         Dial = PostgreSQL (DialPostgres)
+//	pgsctp proxy:   Listener = ListenUnix / TCP     Dial = an SCTP stream to the server
+//
+// The relay is byte-transparent: the first message is decoded with pgproto3
+// only to reject what is not a PostgreSQL startup packet (with an
+// ErrorResponse, SQLSTATE 08P01) and to name the session in logs (user,
+// database, or "ssl request", "gssenc request", "cancel request"); the
+// original bytes are then passed on unchanged and nothing after them is
+// parsed. So SSLRequest followed by TLS, GSSENCRequest, CancelRequest, COPY,
+// LISTEN/NOTIFY and replication work exactly as over a direct connection,
+// and TLS stays end to end between the client and PostgreSQL.
+//
+// # Transport contract
+//
+// A transport is anything that yields net.Conn values: the relay needs
+// nothing else. What it uses when present:
+//
+//   - CloseWrite() error (as on *net.TCPConn and *net.UnixConn): half-close.
+//     When one side finishes sending, the relay half-closes the other side
+//     so the end of the stream travels through; without CloseWrite it
+//     closes that conn fully.
+//   - RemoteAddrs() []net.Addr: every address of the peer (SCTP
+//     multihoming), for logs and Relay.Allow. Without it RemoteAddr is used.
+//   - Errors from Accept that wrap net.ErrClosed end Serve quietly.
+//
+// # Sessions on streams of one association (multiplexed mode)
+//
+// A client may carry many PostgreSQL sessions as separate streams of one
+// SCTP association instead of one association per session. The contract,
+// which the sctp package's Stream implements and the relay relies on:
+//
+//   - A session opens when the client opens a new stream
+//     (Association.OpenStream). The first bytes on the stream are the
+//     session's startup packet; the server side's listener returns the
+//     stream from Accept as a new net.Conn, so the relay does not know or
+//     care whether two sessions share an association.
+//   - Each direction of a session ends with a half-close of the stream
+//     (CloseWrite), which the peer reads as io.EOF; the session is over
+//     when both directions have ended, and Close ends both at once. Either
+//     way the stream's identifier may then be reused for a later session;
+//     the sctp package must make sure a reused stream never delivers bytes
+//     of an earlier session (stream reset, RFC 6525, or a fresh stream
+//     number).
+//   - One session's failure (an error or Close on its stream) ends only
+//     that session; losing the association ends every session on it, each
+//     with an error (one that wraps net.ErrClosed from OpenStream), and
+//     MuxDialer then opens a new association for later sessions.
+//   - Streams are ordered byte streams: message boundaries of SCTP are not
+//     relied on, so a Stream may split and join writes as it likes.
+//
+// MuxDialer turns such an association into the DialFunc the proxy and
+// pgdial use, so multiplexed and one-association-per-session transports
+// plug in the same way.
+package pgfront
