@@ -1,7 +1,6 @@
 package recvq
 
 import (
-	"math/rand/v2"
 	"slices"
 	"testing"
 
@@ -292,9 +291,7 @@ func TestTrackerRangeLimit(t *testing.T) {
 // TestTrackerModel compares the Tracker with a plain set on random TSN
 // sequences near a random (often wrapping) initial TSN. The seed is logged.
 func TestTrackerModel(t *testing.T) {
-	seed := rand.Uint64()
-	t.Logf("seed %d", seed)
-	r := rand.New(rand.NewPCG(seed, 1))
+	r := testRand(t)
 	for round := range 200 {
 		initial := r.Uint32()
 		if round%3 == 0 {
