@@ -39,7 +39,9 @@ type Entry struct {
 }
 
 // Delivered reports whether a packet entry reached its destination.
-func (e *Entry) Delivered() bool { return e.Kind == KindPacket && (e.Fate == "" || e.Fate == fateInjected) }
+func (e *Entry) Delivered() bool {
+	return e.Kind == KindPacket && (e.Fate == "" || e.Fate == fateInjected)
+}
 
 // Has reports whether a packet entry carries chunk type t.
 func (e *Entry) Has(t chunk.Type) bool { return e.Kind == KindPacket && Contains(e.Data, t) }
