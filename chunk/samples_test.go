@@ -1,0 +1,67 @@
+package chunk
+
+import (
+	"net/netip"
+)
+
+// sampleChunks returns one chunk of every type the codec knows, each with
+// content that exercises its layout (odd lengths for padding, several
+// parameters and causes, both address families). Tests encode them, so
+// they are the encoder's fixtures and, through Decode, the decoder's.
+func sampleChunks() []Chunk {
+	return []Chunk{
+		&DataChunk{Beginning: true, Ending: true, Immediate: true, TSN: 0xfffffffe, StreamID: 3, SSN: 9, PPID: 51, UserData: []byte("hello")},
+		&DataChunk{Unordered: true, TSN: 1, UserData: []byte{}}, // no user data: the codec accepts it
+		&InitChunk{
+			InitiateTag: 0x01020304, AdvRecvWindow: 1 << 20, OutboundStreams: 10, InboundStreams: 65535, InitialTSN: 0xabcdef01,
+			Addresses:          []netip.Addr{netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("2001:db8::1")},
+			CookiePreservative: 5000,
+			HostName:           []byte("db.example"),
+			SupportedAddrTypes: []uint16{ParamIPv4Address, ParamIPv6Address, 42},
+			ECNCapable:         true,
+			ForwardTSN:         true,
+			SupportedExt:       []Type{TypeForwardTSN, TypeReconfig, TypeIData},
+			Unrecognized:       []RawParam{{Type: 0xC123, Value: []byte{1, 2, 3}}},
+		},
+		&InitChunk{InitiateTag: 1, OutboundStreams: 1, InboundStreams: 1},
+		&InitAckChunk{
+			InitChunk: InitChunk{
+				InitiateTag: 0x0a0b0c0d, AdvRecvWindow: 65536, OutboundStreams: 5, InboundStreams: 6, InitialTSN: 77,
+				Addresses: []netip.Addr{netip.MustParseAddr("::ffff:198.51.100.7"), netip.MustParseAddr("198.51.100.8")},
+				ForwardTSN: true,
+			},
+			StateCookie:        []byte("a state cookie, 29 bytes long"),
+			UnrecognizedParams: []RawParam{{Type: 0xC123, Value: []byte{1, 2, 3}}, {Type: 0x8777, Value: nil}},
+		},
+		&SackChunk{CumTSNAck: 100, AdvRecvWindow: 4096, GapBlocks: []GapBlock{{2, 3}, {5, 9}}, DupTSNs: []uint32{99, 98, 97}},
+		&SackChunk{CumTSNAck: 0xffffffff, AdvRecvWindow: 0},
+		&HeartbeatChunk{Info: []byte("hb-info-123")},
+		&HeartbeatAckChunk{Info: []byte("hb-info-123")},
+		&AbortChunk{T: true, Causes: []Cause{
+			UserInitiatedAbortCause{Reason: []byte("bye")},
+			InvalidStreamIDCause{StreamID: 7},
+			MissingMandatoryParamCause{Types: []uint16{ParamStateCookie}},
+			StaleCookieCause{Staleness: 1234567},
+			OutOfResourceCause{},
+			UnresolvableAddressCause{Address: []byte{0, 5, 0, 8, 192, 0, 2, 9}},
+			UnrecognizedChunkTypeCause{Chunk: []byte{0xe0, 0, 0, 5, 0xaa}},
+			InvalidMandatoryParamCause{},
+			UnrecognizedParamsCause{Params: []byte{0xc1, 0x23, 0, 7, 1, 2, 3}},
+			NoUserDataCause{TSN: 55},
+			CookieWhileShuttingDownCause{},
+			RestartWithNewAddressesCause{Addresses: []byte{0, 5, 0, 8, 192, 0, 2, 10}},
+			ProtocolViolationCause{Info: []byte("why")},
+			UnknownCause{Code: 0x1234, Info: []byte{9}},
+		}},
+		&AbortChunk{},
+		&ShutdownChunk{CumTSNAck: 0x8598b125},
+		&ShutdownAckChunk{},
+		&ErrorChunk{Causes: []Cause{InvalidStreamIDCause{StreamID: 65535}, UnrecognizedChunkTypeCause{Chunk: []byte{0x40, 0, 0, 4}}}},
+		&CookieEchoChunk{Cookie: []byte("a state cookie, 29 bytes long")},
+		&CookieAckChunk{},
+		&ShutdownCompleteChunk{T: true},
+		&ShutdownCompleteChunk{},
+		&UnknownChunk{ChunkType: 0xC5, Flags: 0x81, Value: []byte{1, 2, 3, 4, 5, 6}},
+		&UnknownChunk{ChunkType: TypeForwardTSN, Value: []byte{0, 0, 0, 1}},
+	}
+}
