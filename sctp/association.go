@@ -1,0 +1,595 @@
+package sctp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pgsctp/pgsctp/assoc"
+	"github.com/pgsctp/pgsctp/udpencap"
+)
+
+// Message is one received user message.
+type Message struct {
+	StreamID  uint16
+	PPID      uint32
+	Unordered bool
+	// Data is owned by the caller.
+	Data []byte
+}
+
+// packet is a datagram handed from the socket's reader to an association.
+type packet struct {
+	from, to netip.AddrPort
+	data     []byte
+}
+
+// Association is one SCTP association. Its methods are safe for concurrent
+// use; one goroutine per association runs the protocol.
+type Association struct {
+	// Constant after creation.
+	sock                *socket
+	cfg                 *settings
+	log                 *slog.Logger
+	localPort, peerPort uint16
+	localAddr           *Addr
+	remoteAddr          *Addr
+
+	in   chan packet            // from the socket's reader; full: dropped
+	ops  chan func(t time.Time) // user operations, run by the driver
+	kick chan struct{}          // wakes the driver for released bytes
+	done chan struct{}          // closed when the driver has ended
+	up   chan struct{}          // closed at Connected
+	rel  atomic.Int64           // bytes the application consumed, not yet released
+	once sync.Once              // Close
+
+	// Owned by the driver goroutine.
+	core     *assoc.Association
+	listener *Listener // offered to at Connected, then nil
+
+	mu         sync.Mutex    // guards the fields below
+	changed    chan struct{} // closed and replaced on every change waiters care about
+	inbox      []Message
+	streams    map[uint16]*Stream
+	outStreams uint16
+	ended      bool  // the core reported Closed
+	err        error // the core's Closed error (nil: graceful)
+	userClosed bool
+	final      assoc.Stats
+}
+
+func newAssociation(s *socket, core *assoc.Association, peer netip.AddrPort, l *Listener) *Association {
+	la := s.conn.LocalAddr()
+	a := &Association{
+		sock:      s,
+		cfg:       s.cfg,
+		localPort: core.LocalPort(),
+		peerPort:  core.PeerPort(),
+		in:        make(chan packet, s.cfg.InboundQueue),
+		ops:       make(chan func(time.Time)),
+		kick:      make(chan struct{}, 1),
+		done:      make(chan struct{}),
+		up:        make(chan struct{}),
+		core:      core,
+		listener:  l,
+		changed:   make(chan struct{}),
+		streams:   make(map[uint16]*Stream),
+	}
+	a.localAddr = &Addr{IP: la.Addr(), Port: a.localPort, UDPPort: la.Port()}
+	a.remoteAddr = &Addr{IP: peer.Addr(), Port: a.peerPort, UDPPort: peer.Port()}
+	a.log = s.cfg.log.With("local", a.localAddr.String(), "remote", a.remoteAddr.String())
+	return a
+}
+
+// keys are the (peer address, peer port, local port) keys of the core's
+// peer addresses. Driver goroutine only (or before it starts).
+func (a *Association) keys() []addrKey {
+	var ks []addrKey
+	for _, p := range a.core.PeerAddrs() {
+		ks = append(ks, addrKey{p.Addr().Unmap(), a.peerPort, a.localPort})
+	}
+	if len(ks) == 0 {
+		ks = append(ks, addrKey{a.remoteAddr.IP, a.peerPort, a.localPort})
+	}
+	return ks
+}
+
+// deliver queues a datagram for the driver, or drops it when the queue is
+// full. Called by the socket's reader.
+func (a *Association) deliver(p packet) {
+	select {
+	case a.in <- p:
+	default:
+	}
+}
+
+// run is the driver goroutine (ARCHITECTURE.md, "The sans-I/O boundary"):
+// it waits on datagrams, one timer set to NextTimeout and user operations,
+// and after each input drains PollTransmit (batched) and PollEvent.
+func (a *Association) run() {
+	defer a.finish()
+	mtu := a.cfg.mtu()
+	bufs := make([][]byte, readBatch)
+	for i := range bufs {
+		bufs[i] = make([]byte, max(mtu, 2048))
+	}
+	out := make([]udpencap.Message, readBatch)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
+	for {
+		now := time.Now()
+		if n := a.rel.Swap(0); n > 0 {
+			a.core.Release(int(n))
+		}
+		if a.flush(now, bufs, out) {
+			return
+		}
+		if next := a.core.NextTimeout(); next.IsZero() {
+			timer.Stop()
+		} else {
+			timer.Reset(max(next.Sub(now), 0))
+		}
+		select {
+		case p := <-a.in:
+			now = time.Now()
+			a.core.HandlePacket(now, p.from, p.to, p.data)
+			// Take what else is queued before answering, up to a bound,
+			// so one flush can batch the replies.
+		more:
+			for range 4 * readBatch {
+				select {
+				case p := <-a.in:
+					a.core.HandlePacket(now, p.from, p.to, p.data)
+				default:
+					break more
+				}
+			}
+		case <-timer.C:
+			a.core.HandleTimeout(time.Now())
+		case op := <-a.ops:
+			op(time.Now())
+		case <-a.kick:
+		}
+	}
+}
+
+// flush sends the queued packets in batches and handles the events. It
+// reports whether the association has closed.
+func (a *Association) flush(now time.Time, bufs [][]byte, out []udpencap.Message) (closed bool) {
+	a.transmit(now, bufs, out)
+	for {
+		ev, ok := a.core.PollEvent()
+		if !ok {
+			break
+		}
+		if a.handleEvent(ev) {
+			closed = true
+		}
+	}
+	if closed {
+		a.transmit(now, bufs, out) // a final ABORT or SHUTDOWN COMPLETE
+	}
+	return closed
+}
+
+func (a *Association) transmit(now time.Time, bufs [][]byte, out []udpencap.Message) {
+	for {
+		n := 0
+		for n < len(bufs) {
+			t, ok := a.core.PollTransmit(now, bufs[n])
+			if !ok {
+				break
+			}
+			out[n] = udpencap.Message{Buf: t.Packet, N: len(t.Packet), Addr: t.To, Local: t.From}
+			n++
+		}
+		if n > 0 {
+			a.sock.write(out[:n])
+		}
+		if n < len(bufs) {
+			return
+		}
+	}
+}
+
+func (a *Association) handleEvent(ev assoc.Event) (closed bool) {
+	switch ev := ev.(type) {
+	case assoc.Connected:
+		a.mu.Lock()
+		a.outStreams = ev.OutboundStreams
+		a.broadcastLocked()
+		a.mu.Unlock()
+		a.sock.rekey(a, a.core.LocalTag(), a.keys())
+		select {
+		case <-a.up:
+		default:
+			close(a.up)
+		}
+		a.log.Debug("sctp: connected", "out", ev.OutboundStreams, "in", ev.InboundStreams)
+		if l := a.listener; l != nil {
+			a.listener = nil
+			if !l.offer(a) {
+				a.core.Abort(time.Now(), "accept backlog full")
+			}
+		}
+	case assoc.Message:
+		a.mu.Lock()
+		if st := a.streams[ev.StreamID]; st != nil {
+			st.pushLocked(ev.PPID, ev.Data)
+		} else {
+			a.inbox = append(a.inbox, Message{StreamID: ev.StreamID, PPID: ev.PPID, Unordered: ev.Unordered, Data: ev.Data})
+		}
+		a.broadcastLocked()
+		a.mu.Unlock()
+	case assoc.Writable:
+		a.broadcast()
+	case assoc.PathChange:
+		a.log.Info("sctp: path change", "addr", ev.Addr, "active", ev.Active)
+		a.sock.rekey(a, a.core.LocalTag(), a.keys())
+	case assoc.Restarted:
+		a.log.Info("sctp: peer restarted the association")
+		a.sock.rekey(a, a.core.LocalTag(), a.keys())
+	case assoc.SendFailed:
+		a.log.Debug("sctp: message not delivered", "stream", ev.StreamID, "bytes", ev.Bytes)
+	case assoc.Closed:
+		a.mu.Lock()
+		a.ended = true
+		a.err = ev.Err
+		a.final = a.core.Stats()
+		a.broadcastLocked()
+		a.mu.Unlock()
+		if ev.Err != nil {
+			a.log.Info("sctp: association failed", "err", ev.Err)
+		} else {
+			a.log.Debug("sctp: association closed")
+		}
+		return true
+	}
+	return false
+}
+
+// finish runs when the driver ends: the association leaves the socket's
+// maps and gives up its reference (a dialed association's socket closes).
+func (a *Association) finish() {
+	a.sock.unregister(a)
+	a.sock.release()
+	a.mu.Lock()
+	if !a.ended { // the driver cannot end otherwise, but be safe
+		a.ended = true
+		a.err = assoc.ErrClosed
+	}
+	a.broadcastLocked()
+	a.mu.Unlock()
+	select {
+	case <-a.up:
+	default:
+		close(a.up)
+	}
+	close(a.done)
+}
+
+func (a *Association) broadcast() {
+	a.mu.Lock()
+	a.broadcastLocked()
+	a.mu.Unlock()
+}
+
+func (a *Association) broadcastLocked() {
+	close(a.changed)
+	a.changed = make(chan struct{})
+}
+
+// do runs fn on the driver goroutine and waits for it.
+func (a *Association) do(ctx context.Context, fn func(now time.Time)) error {
+	done := make(chan struct{})
+	op := func(now time.Time) {
+		defer close(done)
+		fn(now)
+	}
+	select {
+	case a.ops <- op:
+	case <-a.done:
+		return errEnded
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	<-done
+	return nil
+}
+
+// errEnded: the driver has ended; the caller reports the association's
+// final state.
+var errEnded = errors.New("sctp: association ended")
+
+// released returns n consumed bytes to the receive window (via the driver).
+func (a *Association) released(n int) {
+	if n <= 0 {
+		return
+	}
+	a.rel.Add(int64(n))
+	select {
+	case a.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (a *Association) opError(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &net.OpError{Op: op, Net: "sctp", Source: a.localAddr, Addr: a.remoteAddr, Err: err}
+}
+
+// endErr is the error for an operation on an association that has ended:
+// the failure, or closedErr after a graceful end. Caller holds a.mu.
+func (a *Association) endErrLocked(op string, graceful error) error {
+	if a.userClosed {
+		return a.opError(op, net.ErrClosed)
+	}
+	if a.err != nil {
+		return a.opError(op, a.err)
+	}
+	if graceful == io.EOF {
+		return io.EOF
+	}
+	return a.opError(op, graceful)
+}
+
+// wait blocks until ch is closed, ctx is done, the deadline passes or the
+// association ends.
+func (a *Association) wait(ctx context.Context, ch <-chan struct{}, deadline time.Time) error {
+	var tc <-chan time.Time
+	if !deadline.IsZero() {
+		d := time.Until(deadline)
+		if d <= 0 {
+			return os.ErrDeadlineExceeded
+		}
+		t := time.NewTimer(d)
+		defer t.Stop()
+		tc = t.C
+	}
+	select {
+	case <-ch:
+		return nil
+	case <-a.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-tc:
+		return os.ErrDeadlineExceeded
+	}
+}
+
+// send queues one message, blocking while the send buffer is full. st is
+// the Stream writing (nil for SendMessage): its Close ends the wait, its
+// write deadline bounds it.
+func (a *Association) send(ctx context.Context, st *Stream, sid uint16, ppid uint32, msg []byte, unordered bool) error {
+	for {
+		a.mu.Lock()
+		ch := a.changed
+		var deadline time.Time
+		if st != nil {
+			if st.closed {
+				a.mu.Unlock()
+				return a.opError("write", net.ErrClosed)
+			}
+			deadline = st.wdl
+		}
+		if a.userClosed || a.ended {
+			err := a.endErrLocked("write", assoc.ErrClosed)
+			a.mu.Unlock()
+			return err
+		}
+		a.mu.Unlock()
+		if !deadline.IsZero() && !time.Now().Before(deadline) {
+			return a.opError("write", os.ErrDeadlineExceeded)
+		}
+		var serr error
+		if err := a.do(ctx, func(now time.Time) {
+			serr = a.core.Send(now, sid, ppid, msg, assoc.SendOptions{Unordered: unordered})
+		}); err != nil {
+			if err == errEnded {
+				continue // report the association's end
+			}
+			return a.opError("write", err)
+		}
+		if !errors.Is(serr, assoc.ErrWouldBlock) {
+			return a.opError("write", serr)
+		}
+		if err := a.wait(ctx, ch, deadline); err != nil && err != os.ErrDeadlineExceeded {
+			return a.opError("write", err)
+		}
+	}
+}
+
+// SendMessage sends msg on stream sid with the given PPID, ordered or not.
+// It blocks while the send buffer is full, until ctx is done. msg is
+// copied; an empty msg is refused (SCTP cannot carry it).
+func (a *Association) SendMessage(ctx context.Context, sid uint16, ppid uint32, msg []byte, unordered bool) error {
+	if len(msg) == 0 {
+		return a.opError("write", errors.New("sctp: empty message"))
+	}
+	return a.send(ctx, nil, sid, ppid, msg, unordered)
+}
+
+// ReceiveMessage returns the next message from the inbox (messages of
+// streams that have no Stream; see the package documentation). After a
+// graceful shutdown and once the inbox is empty it returns io.EOF.
+func (a *Association) ReceiveMessage(ctx context.Context) (Message, error) {
+	a.mu.Lock()
+	for {
+		if a.userClosed {
+			a.mu.Unlock()
+			return Message{}, a.opError("read", net.ErrClosed)
+		}
+		if len(a.inbox) > 0 {
+			m := a.inbox[0]
+			a.inbox[0] = Message{}
+			a.inbox = a.inbox[1:]
+			a.mu.Unlock()
+			a.released(len(m.Data))
+			return m, nil
+		}
+		if a.ended {
+			err := a.endErrLocked("read", io.EOF)
+			a.mu.Unlock()
+			return Message{}, err
+		}
+		ch := a.changed
+		a.mu.Unlock()
+		if err := a.wait(ctx, ch, time.Time{}); err != nil {
+			return Message{}, a.opError("read", err)
+		}
+		a.mu.Lock()
+	}
+}
+
+// OpenStream returns the Stream for stream id. Messages already waiting
+// in the inbox for that stream move to it. A stream can be opened once.
+func (a *Association) OpenStream(id uint16) (*Stream, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.userClosed {
+		return nil, a.opError("open", net.ErrClosed)
+	}
+	if _, ok := a.streams[id]; ok {
+		return nil, a.opError("open", fmt.Errorf("sctp: stream %d is already open", id))
+	}
+	if a.outStreams != 0 && id >= a.outStreams {
+		return nil, a.opError("open", fmt.Errorf("%w: %d, the peer accepts %d streams", assoc.ErrInvalidStream, id, a.outStreams))
+	}
+	return a.newStreamLocked(id), nil
+}
+
+// AcceptStream waits for a message on a stream that has no Stream yet and
+// returns a new Stream for it (see the package documentation).
+func (a *Association) AcceptStream(ctx context.Context) (*Stream, error) {
+	a.mu.Lock()
+	for {
+		if a.userClosed {
+			a.mu.Unlock()
+			return nil, a.opError("accept", net.ErrClosed)
+		}
+		for _, m := range a.inbox {
+			if _, ok := a.streams[m.StreamID]; !ok {
+				st := a.newStreamLocked(m.StreamID)
+				a.mu.Unlock()
+				return st, nil
+			}
+		}
+		if a.ended {
+			err := a.endErrLocked("accept", io.EOF)
+			a.mu.Unlock()
+			return nil, err
+		}
+		ch := a.changed
+		a.mu.Unlock()
+		if err := a.wait(ctx, ch, time.Time{}); err != nil {
+			return nil, a.opError("accept", err)
+		}
+		a.mu.Lock()
+	}
+}
+
+func (a *Association) newStreamLocked(id uint16) *Stream {
+	st := &Stream{a: a, id: id}
+	a.streams[id] = st
+	k := 0
+	for _, m := range a.inbox {
+		if m.StreamID == id {
+			st.pushLocked(m.PPID, m.Data)
+			continue
+		}
+		a.inbox[k] = m
+		k++
+	}
+	clear(a.inbox[k:])
+	a.inbox = a.inbox[:k]
+	return st
+}
+
+// Shutdown shuts the association down gracefully (RFC 9260 section 9.2):
+// everything sent is still delivered and acknowledged, then SHUTDOWN,
+// SHUTDOWN ACK and SHUTDOWN COMPLETE are exchanged. It returns when that
+// is done (nil), the association failed (its error), or ctx is done.
+// Messages received meanwhile stay readable.
+func (a *Association) Shutdown(ctx context.Context) error {
+	err := a.do(ctx, func(now time.Time) { a.core.Shutdown(now) })
+	if err != nil && err != errEnded {
+		return a.opError("shutdown", err)
+	}
+	select {
+	case <-a.done:
+	case <-ctx.Done():
+		return a.opError("shutdown", ctx.Err())
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.opError("shutdown", a.err)
+}
+
+// Abort ends the association at once with an ABORT carrying reason.
+// Unsent and unacknowledged data is lost.
+func (a *Association) Abort(reason string) {
+	_ = a.do(context.Background(), func(now time.Time) { a.core.Abort(now, reason) })
+}
+
+// Close closes the association for the application: later calls return
+// net.ErrClosed, and a graceful shutdown starts in the background (data
+// already sent is still delivered; the association ends when the peer
+// confirms or the core's timers give up). Use Shutdown to wait for it.
+func (a *Association) Close() error {
+	first := false
+	a.once.Do(func() { first = true })
+	if !first {
+		return a.opError("close", net.ErrClosed)
+	}
+	a.mu.Lock()
+	a.userClosed = true
+	a.inbox = nil
+	for _, st := range a.streams {
+		st.dropLocked()
+	}
+	a.broadcastLocked()
+	a.mu.Unlock()
+	_ = a.do(context.Background(), func(now time.Time) { a.core.Shutdown(now) })
+	return nil
+}
+
+// Stats returns a snapshot of the association's counters.
+func (a *Association) Stats() assoc.Stats {
+	var st assoc.Stats
+	if err := a.do(context.Background(), func(time.Time) { st = a.core.Stats() }); err != nil {
+		a.mu.Lock()
+		st = a.final
+		a.mu.Unlock()
+	}
+	return st
+}
+
+// LocalAddr is this end's address: IP, SCTP port and UDP port (*Addr).
+func (a *Association) LocalAddr() net.Addr { return a.localAddr }
+
+// RemoteAddr is the peer's primary address (*Addr).
+func (a *Association) RemoteAddr() net.Addr { return a.remoteAddr }
+
+// Done is closed when the association has ended and its goroutine exited.
+func (a *Association) Done() <-chan struct{} { return a.done }
+
+// Err is why the association ended: nil while it runs and after a graceful
+// shutdown, else an error wrapping assoc.ErrAborted, assoc.ErrTimeout or
+// another assoc error.
+func (a *Association) Err() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.err
+}

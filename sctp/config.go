@@ -1,0 +1,92 @@
+package sctp
+
+import (
+	"log/slog"
+	"math/rand/v2"
+
+	"github.com/pgsctp/pgsctp/assoc"
+	"github.com/pgsctp/pgsctp/udpencap"
+)
+
+// PPIDCloseWrite is the Payload Protocol Identifier of the one-byte message
+// Stream.CloseWrite sends to mark the end of this side's data on a stream.
+const PPIDCloseWrite uint32 = 0xFFFF_FFFF
+
+// PPIDStream is the PPID of the messages Stream.Write sends.
+const PPIDStream uint32 = 0
+
+// Config configures listeners and dialed associations. The zero value (and
+// a nil *Config) is useful: every zero field means the default stated.
+type Config struct {
+	// Assoc holds the protocol parameters (RTO, retransmission limits,
+	// windows, MTU, ...). Assoc.LocalPort is ignored by Listen (the port
+	// comes from the address); for Dial zero picks a random ephemeral
+	// SCTP port.
+	Assoc assoc.Config
+
+	// UDPPort is the local UDP encapsulation port. Listen: 0 means
+	// udpencap.DefaultPort (9899), negative means any free port (see
+	// Listener.Addr). Dial: 0 or negative means any free port.
+	UDPPort int
+	// PeerUDPPort is the peer's UDP encapsulation port for Dial, default
+	// udpencap.DefaultPort (9899).
+	PeerUDPPort int
+
+	// MaxWriteMessage is the largest message Stream.Write sends; longer
+	// writes are split. Default 64 KiB.
+	MaxWriteMessage int
+	// AcceptBacklog bounds the associations that completed their
+	// handshake and wait for Accept; more are aborted. Default 128.
+	AcceptBacklog int
+	// InboundQueue bounds the datagrams waiting for an association's
+	// goroutine; more are dropped (as a congested link would). Default 512.
+	InboundQueue int
+
+	// Logger receives the driver's logs (and the core's, unless
+	// Assoc.Logger is set); nil discards them.
+	Logger *slog.Logger
+}
+
+// settings is a Config with defaults applied.
+type settings struct {
+	Config
+	log *slog.Logger
+}
+
+func resolve(c *Config) *settings {
+	s := &settings{}
+	if c != nil {
+		s.Config = *c
+	}
+	if s.MaxWriteMessage <= 0 {
+		s.MaxWriteMessage = 64 << 10
+	}
+	if s.AcceptBacklog <= 0 {
+		s.AcceptBacklog = 128
+	}
+	if s.InboundQueue <= 0 {
+		s.InboundQueue = 512
+	}
+	if s.PeerUDPPort <= 0 || s.PeerUDPPort > 65535 {
+		s.PeerUDPPort = udpencap.DefaultPort
+	}
+	s.log = s.Logger
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.Assoc.Logger == nil {
+		s.Assoc.Logger = s.Logger
+	}
+	return s
+}
+
+// mtu is the largest packet the core writes.
+func (s *settings) mtu() int {
+	if s.Assoc.MTU > 0 {
+		return s.Assoc.MTU
+	}
+	return 1200
+}
+
+// ephemeralPort picks a dynamic SCTP port (RFC 6335: 49152-65535).
+func ephemeralPort() uint16 { return uint16(49152 + rand.IntN(16384)) }

@@ -1,0 +1,231 @@
+package sctp
+
+import (
+	"encoding/binary"
+	"errors"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/pgsctp/pgsctp/assoc"
+	"github.com/pgsctp/pgsctp/chunk"
+	"github.com/pgsctp/pgsctp/udpencap"
+)
+
+const (
+	readBatch   = 16
+	maxDatagram = 9216 // a jumbo frame; larger datagrams are dropped
+)
+
+// socket is one UDP socket and the associations it carries. Its reader
+// goroutine demultiplexes datagrams: by verification tag, then by (peer
+// address, peer SCTP port, local SCTP port); what matches no association
+// goes to the endpoint, which answers INITs (listeners), creates
+// associations from valid COOKIE ECHOs and handles out-of-the-blue packets.
+type socket struct {
+	// Constant after creation.
+	conn *udpencap.Conn
+	cfg  *settings
+	log  *slog.Logger
+
+	// ep is used only by the reader goroutine.
+	ep *assoc.Endpoint
+
+	mu       sync.Mutex // guards the fields below
+	byTag    map[uint32]*Association
+	byAddr   map[addrKey]*Association
+	listener *Listener // nil: new associations are not accepted
+	refs     int       // the listener and each live association
+	closed   bool
+}
+
+type addrKey struct {
+	peer                netip.Addr
+	peerPort, localPort uint16
+}
+
+func newSocket(conn *udpencap.Conn, cfg *settings, ep *assoc.Endpoint) *socket {
+	return &socket{
+		conn:   conn,
+		cfg:    cfg,
+		log:    cfg.log.With("udp", conn.LocalAddr().String()),
+		ep:     ep,
+		byTag:  make(map[uint32]*Association),
+		byAddr: make(map[addrKey]*Association),
+	}
+}
+
+// release drops one reference; the last one closes the socket, which ends
+// the reader goroutine.
+func (s *socket) release() {
+	s.mu.Lock()
+	s.refs--
+	last := s.refs == 0 && !s.closed
+	if last {
+		s.closed = true
+	}
+	s.mu.Unlock()
+	if last {
+		s.conn.Close()
+	}
+}
+
+// register adds the association's demultiplexing keys; the caller holds
+// s.mu.
+func (s *socket) registerLocked(a *Association, tag uint32, keys []addrKey) {
+	s.byTag[tag] = a
+	for _, k := range keys {
+		s.byAddr[k] = a
+	}
+}
+
+// unregister removes every key that still points at a.
+func (s *socket) unregister(a *Association) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for t, x := range s.byTag {
+		if x == a {
+			delete(s.byTag, t)
+		}
+	}
+	for k, x := range s.byAddr {
+		if x == a {
+			delete(s.byAddr, k)
+		}
+	}
+}
+
+// rekey replaces a's keys (after the peer's addresses or tag changed).
+func (s *socket) rekey(a *Association, tag uint32, keys []addrKey) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for t, x := range s.byTag {
+		if x == a && t != tag {
+			delete(s.byTag, t)
+		}
+	}
+	for k, x := range s.byAddr {
+		if x == a {
+			delete(s.byAddr, k)
+		}
+	}
+	s.registerLocked(a, tag, keys)
+}
+
+func (s *socket) readLoop() {
+	msgs := make([]udpencap.Message, readBatch)
+	for i := range msgs {
+		msgs[i].Buf = make([]byte, maxDatagram)
+	}
+	epBuf := make([]byte, maxDatagram)
+	failures := 0
+	for {
+		n, err := s.conn.ReadBatch(msgs)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// Transient errors (ICMP reports on some systems) must not
+			// end the socket; a persistent one is logged and slows down.
+			failures++
+			s.log.Debug("sctp: read error", "err", err)
+			if failures > 10 {
+				time.Sleep(10 * time.Millisecond)
+			}
+			continue
+		}
+		failures = 0
+		now := time.Now()
+		for i := range msgs[:n] {
+			s.dispatch(now, &msgs[i], epBuf)
+		}
+	}
+}
+
+func (s *socket) dispatch(now time.Time, m *udpencap.Message, epBuf []byte) {
+	pkt := m.Buf[:m.N]
+	if len(pkt) < chunk.HeaderLen {
+		return
+	}
+	srcPort := binary.BigEndian.Uint16(pkt[0:2])
+	dstPort := binary.BigEndian.Uint16(pkt[2:4])
+	vtag := binary.BigEndian.Uint32(pkt[4:8])
+	local := s.conn.LocalAddr().Addr()
+	if m.Local.IsValid() {
+		local = m.Local
+	}
+	to := netip.AddrPortFrom(local, s.conn.LocalAddr().Port())
+
+	s.mu.Lock()
+	a := s.byTag[vtag]
+	if a == nil || a.localPort != dstPort || a.peerPort != srcPort {
+		a = s.byAddr[addrKey{m.Addr.Addr(), srcPort, dstPort}]
+	}
+	s.mu.Unlock()
+	if a != nil {
+		// The packet buffer is handed over: the core may keep slices of it.
+		a.deliver(packet{from: m.Addr, to: to, data: append([]byte(nil), pkt...)})
+		return
+	}
+	if s.ep == nil {
+		return
+	}
+	reply, ok, na := s.ep.HandlePacket(now, m.Addr, to, pkt, epBuf)
+	if ok {
+		s.write([]udpencap.Message{{Buf: reply.Packet, N: len(reply.Packet), Addr: reply.To, Local: reply.From}})
+	}
+	if na != nil {
+		s.adopt(now, na, m.Addr)
+	}
+}
+
+// adopt takes an association the endpoint created from a COOKIE ECHO.
+func (s *socket) adopt(now time.Time, core *assoc.Association, peer netip.AddrPort) {
+	s.mu.Lock()
+	l := s.listener
+	if l == nil || s.closed {
+		s.mu.Unlock()
+		core.Abort(now, "not accepting associations")
+		s.flushCore(now, core)
+		return
+	}
+	a := newAssociation(s, core, peer, l)
+	s.refs++
+	s.registerLocked(a, core.LocalTag(), a.keys())
+	s.mu.Unlock()
+	a.log.Debug("sctp: association from COOKIE ECHO")
+	go a.run()
+}
+
+// flushCore sends what a core that has no goroutine queued (an ABORT).
+func (s *socket) flushCore(now time.Time, core *assoc.Association) {
+	buf := make([]byte, max(s.cfg.mtu(), 2048))
+	for {
+		t, ok := core.PollTransmit(now, buf)
+		if !ok {
+			return
+		}
+		s.write([]udpencap.Message{{Buf: t.Packet, N: len(t.Packet), Addr: t.To, Local: t.From}})
+	}
+}
+
+// write sends msgs, skipping any the socket refuses; UDP loses packets
+// anyway, and SCTP retransmits.
+func (s *socket) write(msgs []udpencap.Message) {
+	for len(msgs) > 0 {
+		n, err := s.conn.WriteBatch(msgs)
+		if err == nil {
+			return
+		}
+		if !errors.Is(err, net.ErrClosed) {
+			s.log.Debug("sctp: write error", "err", err)
+		}
+		if errors.Is(err, udpencap.ErrZeroPort) {
+			msgs = msgs[n+1:]
+			continue
+		}
+		return
+	}
+}
