@@ -42,6 +42,11 @@ type Config struct {
 	DelayedAckTime     time.Duration // delayed SACK timer, default 200ms (RFC 9260 6.2: at most 500ms)
 	ShutdownGuard      time.Duration // T5-shutdown-guard, default 5 * RTO.Max
 
+	// CookieSecretRotation is how often the secret that signs state
+	// cookies changes, default 1h. A cookie is accepted under the current
+	// and the previous secret.
+	CookieSecretRotation time.Duration
+
 	// Streams this end asks for (OS) and accepts at most (MIS); default 16
 	// and 65535. The negotiated counts are in Connected.
 	OutboundStreams   uint16
@@ -158,6 +163,7 @@ func (Closed) isEvent()     {}
 // this end aborted) or ErrTimeout (retransmissions exhausted).
 var (
 	ErrWouldBlock     = errors.New("sctp: send buffer full")
+	ErrEmptyMessage   = errors.New("sctp: empty message")
 	ErrClosed         = errors.New("sctp: association closed")
 	ErrShuttingDown   = errors.New("sctp: association shutting down")
 	ErrNotEstablished = errors.New("sctp: association not established")

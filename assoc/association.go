@@ -1,82 +1,494 @@
 package assoc
 
 import (
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
 	"net/netip"
 	"time"
+
+	"github.com/pgsctp/pgsctp/chunk"
 )
 
 // Association is one SCTP association's state machine. Not safe for
 // concurrent use. All time enters as now.
 type Association struct {
-	state State
+	// Constant after construction.
+	cfg    Config
+	signer *cookieSigner
+	log    *slog.Logger
+
+	state               State
+	localTag, peerTag   uint32
+	localPort, peerPort uint16
+	outStreams          uint16 // negotiated; before that, what we asked for
+	inStreams           uint16
+
+	paths   []*path
+	primary int
+	errors  int // association error counter (section 8.1)
+
+	timers timers
+
+	// Handshake.
+	initialTSN  uint32 // our first TSN, repeated in INIT ACKs of a collision
+	initRetries int    // T1-init and T1-cookie expiries so far
+	cookieEcho  []byte // the State Cookie to echo while COOKIE-ECHOED
+	preserve    uint32 // Cookie Preservative to ask for after a stale cookie, ms
+
+	// Transmit side; see data_tx.go.
+	tx txState
+
+	// Receive side; see data_rx.go.
+	rx rxState
+
+	// Control chunks waiting for PollTransmit.
+	ready           []outPacket   // complete packets (replies with their own tags or addresses)
+	sendCookieEcho  bool          // COOKIE ECHO due
+	sendCookieAck   bool          // COOKIE ACK due
+	sendShutdown    bool          // SHUTDOWN due
+	sendShutdownAck bool          // SHUTDOWN ACK due
+	errCauses       []chunk.Cause // to send in one ERROR chunk
+
+	events   []Event
+	evHead   int
+	closeErr error
+
+	stats Stats
+}
+
+// outPacket is a finished packet waiting in the ready queue.
+type outPacket struct {
+	from netip.Addr
+	to   netip.AddrPort
+	b    []byte
+}
+
+func (c Config) withDefaults() Config {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	defi := func(d *int, v int) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&c.RTOInitial, time.Second)
+	def(&c.RTOMin, time.Second)
+	def(&c.RTOMax, 60*time.Second)
+	if c.RTOMin > c.RTOMax {
+		c.RTOMin = c.RTOMax
+	}
+	defi(&c.MaxBurst, 4)
+	defi(&c.AssocMaxRetrans, 10)
+	defi(&c.PathMaxRetrans, 5)
+	defi(&c.MaxInitRetransmits, 8)
+	def(&c.HBInterval, 30*time.Second)
+	def(&c.ValidCookieLife, 60*time.Second)
+	def(&c.DelayedAckTime, 200*time.Millisecond)
+	def(&c.ShutdownGuard, 5*c.RTOMax)
+	def(&c.CookieSecretRotation, time.Hour)
+	if c.OutboundStreams == 0 {
+		c.OutboundStreams = 16
+	}
+	if c.MaxInboundStreams == 0 {
+		c.MaxInboundStreams = 65535
+	}
+	if c.RecvWindow == 0 {
+		c.RecvWindow = 1 << 20
+	}
+	if c.RecvWindow < 1500 {
+		// RFC 9260 section 6: "the advertised receiver window credit ...
+		// SHOULD be at least 1500 bytes".
+		c.RecvWindow = 1500
+	}
+	defi(&c.SendBuffer, 1<<20)
+	defi(&c.MTU, 1200)
+	c.MTU = max(c.MTU, 508) // room for headers and a useful DATA chunk
+	if c.Rand == nil {
+		c.Rand = rand.Reader
+	}
+	return c
+}
+
+func newAssociation(cfg Config, signer *cookieSigner) *Association {
+	a := &Association{cfg: cfg, signer: signer, log: cfg.Logger}
+	if a.log == nil {
+		a.log = slog.New(slog.DiscardHandler)
+	}
+	return a
 }
 
 // NewClient starts an association towards peer (its IP address and UDP
 // encapsulation port; peerPort is its SCTP port): the INIT is queued for
 // PollTransmit and T1-init is armed.
 func NewClient(now time.Time, cfg Config, peer netip.AddrPort, peerPort uint16) (*Association, error) {
-	panic("unimplemented")
+	cfg = cfg.withDefaults()
+	if !peer.IsValid() || peer.Port() == 0 {
+		return nil, fmt.Errorf("sctp: invalid peer address %v", peer)
+	}
+	if peerPort == 0 {
+		return nil, errors.New("sctp: peer SCTP port 0")
+	}
+	signer, err := newSigner(cfg)
+	if err != nil {
+		return nil, err
+	}
+	a := newAssociation(cfg, signer)
+	a.peerPort = peerPort
+	a.localPort = cfg.LocalPort
+	if a.localPort == 0 {
+		// An ephemeral SCTP port from the dynamic range (RFC 6335).
+		a.localPort = 49152 + uint16(a.rand32()%16384)
+	}
+	a.localTag = a.nonzeroRand32()
+	a.initialTSN = a.rand32()
+	a.tx.init(a.initialTSN, cfg.OutboundStreams)
+	a.outStreams = cfg.OutboundStreams
+	a.paths = []*path{a.newPath(peer, netip.Addr{}, now)}
+	a.state = StateCookieWait
+	a.sendInit(now)
+	return a, nil
+}
+
+func newSigner(cfg Config) (*cookieSigner, error) {
+	s := &cookieSigner{rotation: cfg.CookieSecretRotation}
+	if _, err := io.ReadFull(cfg.Rand, s.master[:]); err != nil {
+		return nil, fmt.Errorf("sctp: cookie secret: %w", err)
+	}
+	return s, nil
+}
+
+func (a *Association) rand32() uint32 {
+	var b [4]byte
+	if _, err := io.ReadFull(a.cfg.Rand, b[:]); err != nil {
+		// A broken entropy source must not yield predictable tags.
+		panic(fmt.Sprintf("sctp: random source failed: %v", err))
+	}
+	return binary.BigEndian.Uint32(b[:])
+}
+
+func (a *Association) nonzeroRand32() uint32 {
+	for {
+		if v := a.rand32(); v != 0 {
+			return v
+		}
+	}
 }
 
 // HandlePacket processes one received SCTP packet (the UDP payload).
 // from is the peer's IP address and UDP port, to the local one.
 func (a *Association) HandlePacket(now time.Time, from, to netip.AddrPort, pkt []byte) {
-	panic("unimplemented")
+	if a.state == StateClosed {
+		return
+	}
+	a.inputDone()
+	h, chunks, err := chunk.ParseHeader(pkt)
+	if err != nil || !chunk.VerifyChecksum(pkt) {
+		// Section 6.8: "If the calculated checksum value does not match
+		// the received checksum, the receiver MUST drop the packet".
+		return
+	}
+	if h.SrcPort != a.peerPort || h.DstPort != a.localPort {
+		return
+	}
+	r := chunk.NewReader(chunks)
+	if !r.Next() {
+		return
+	}
+	first := r.Chunk()
+	// Verification tag rules, section 8.5 and the exceptions of 8.5.1.
+	switch first.Type {
+	case chunk.TypeInit:
+		// 8.5.1 (A): the INIT's packet carries tag 0, and an INIT is never
+		// bundled (section 6.10).
+		if h.VerificationTag != 0 || r.Next() {
+			return
+		}
+		a.stats.PacketsReceived++
+		a.handleInit(now, from, to, first)
+		return
+	case chunk.TypeAbort, chunk.TypeShutdownComplete:
+		// 8.5.1 (B), (C): our tag with T clear, or the peer's with T set.
+		want := a.localTag
+		if first.Flags&1 != 0 {
+			want = a.peerTag
+		}
+		if h.VerificationTag != want {
+			return
+		}
+	case chunk.TypeCookieEcho:
+		// 5.2.4: the tag is checked against the cookie, which may belong
+		// to a restarted association.
+	default:
+		if h.VerificationTag != a.localTag {
+			return
+		}
+	}
+	a.stats.PacketsReceived++
+	p := a.pathFor(from.Addr())
+	if p != nil && h.VerificationTag == a.localTag {
+		// RFC 6951 section 5.4: "After finding the SCTP association (which
+		// includes checking the verification tag), the UDP source port
+		// MUST be stored as the encapsulation port for the destination
+		// address the SCTP packet is received from".
+		p.addr = netip.AddrPortFrom(p.addr.Addr(), from.Port())
+		if to.Addr().IsValid() && !to.Addr().IsUnspecified() {
+			p.local = to.Addr()
+		}
+	}
+	a.rx.beginPacket()
+	for {
+		if stop := a.handleChunk(now, h, p, from, to, r.Chunk()); stop || a.state == StateClosed {
+			break
+		}
+		if !r.Next() {
+			break
+		}
+	}
+	a.rx.endPacket(a, now, p)
 }
 
-// HandleTimeout runs the timers that are due at now. Early or repeated
-// calls are harmless.
-func (a *Association) HandleTimeout(now time.Time) { panic("unimplemented") }
+// handleChunk dispatches one chunk; it returns true when the rest of the
+// packet must be ignored.
+func (a *Association) handleChunk(now time.Time, h chunk.Header, p *path, from, to netip.AddrPort, c chunk.Raw) (stop bool) {
+	switch c.Type {
+	case chunk.TypeData:
+		return a.handleData(now, c)
+	case chunk.TypeSack:
+		a.handleSack(now, c)
+	case chunk.TypeHeartbeat:
+		a.handleHeartbeat(from, to, c)
+	case chunk.TypeHeartbeatAck:
+		a.handleHeartbeatAck(now, c)
+	case chunk.TypeInit:
+		// Section 6.10: "An INIT chunk MUST NOT be bundled with any other
+		// chunk"; a packet that does is discarded.
+		return true
+	case chunk.TypeInitAck:
+		return a.handleInitAck(now, h, c)
+	case chunk.TypeCookieEcho:
+		return a.handleCookieEcho(now, h, from, to, c)
+	case chunk.TypeCookieAck:
+		a.handleCookieAck(now)
+	case chunk.TypeAbort:
+		a.handleAbort(c)
+		return true
+	case chunk.TypeShutdown:
+		a.handleShutdown(now, c)
+	case chunk.TypeShutdownAck:
+		a.handleShutdownAck(now, h, from, to)
+	case chunk.TypeShutdownComplete:
+		a.handleShutdownComplete()
+		return true
+	case chunk.TypeError:
+		a.handleError(now, c)
+	default:
+		// Section 3.2: the upper two bits of an unrecognised type say
+		// whether to stop or skip, and whether to report it.
+		act := c.Type.Action()
+		if act.Report() {
+			a.errCauses = append(a.errCauses, &chunk.UnrecognizedChunkTypeCause{Chunk: clone(c.Bytes)})
+		}
+		return act.Stop()
+	}
+	return false
+}
+
+func clone(b []byte) []byte { return append([]byte(nil), b...) }
 
 // Send queues one user message on stream sid. msg is copied.
 func (a *Association) Send(now time.Time, sid uint16, ppid uint32, msg []byte, o SendOptions) error {
-	panic("unimplemented")
+	a.inputDone()
+	switch a.state {
+	case StateClosed:
+		return ErrClosed
+	case StateShutdownPending, StateShutdownSent, StateShutdownReceived, StateShutdownAckSent:
+		return ErrShuttingDown
+	}
+	if len(msg) == 0 {
+		// Section 6.2: a DATA chunk without user data is a protocol
+		// violation, so an empty message cannot be sent.
+		return ErrEmptyMessage
+	}
+	if sid >= a.outStreams {
+		return ErrInvalidStream
+	}
+	if len(msg) > a.cfg.SendBuffer {
+		return ErrMessageTooBig
+	}
+	if a.tx.buffered > 0 && a.tx.buffered+len(msg) > a.cfg.SendBuffer {
+		a.tx.wantWritable = true
+		return ErrWouldBlock
+	}
+	a.tx.enqueue(sid, ppid, msg, o.Unordered, a.maxDataPayload())
+	return nil
+}
+
+// maxDataPayload is the most user data one DATA chunk carries so that a
+// packet with it fits the MTU.
+func (a *Association) maxDataPayload() int {
+	return a.cfg.MTU - chunk.HeaderLen - chunk.DataHeaderLen
 }
 
 // Release returns n bytes of delivered Message data to the receive window.
-func (a *Association) Release(n int) { panic("unimplemented") }
+func (a *Association) Release(n int) {
+	a.inputDone()
+	a.rx.release(a, n)
+}
 
 // Shutdown starts a graceful shutdown (RFC 9260 section 9.2): queued data
 // is still delivered, then SHUTDOWN is sent.
-func (a *Association) Shutdown(now time.Time) { panic("unimplemented") }
+func (a *Association) Shutdown(now time.Time) {
+	switch a.state {
+	case StateCookieWait:
+		a.close(ErrClosed)
+	case StateCookieEchoed:
+		a.Abort(now, "shutdown before the association was established")
+	case StateEstablished:
+		// Section 9.2: "Upon receipt of the SHUTDOWN primitive from its
+		// upper layer, the endpoint enters the SHUTDOWN-PENDING state and
+		// remains there until all outstanding data has been acknowledged
+		// by its peer."
+		a.state = StateShutdownPending
+		a.shutdownProgress(now)
+	}
+}
 
 // Abort ends the association at once with an ABORT carrying a User-Initiated
 // Abort cause with reason.
-func (a *Association) Abort(now time.Time, reason string) { panic("unimplemented") }
-
-// PollTransmit fills buf (at least Config.MTU bytes) with the next packet to
-// send, if any.
-func (a *Association) PollTransmit(now time.Time, buf []byte) (Transmit, bool) {
-	panic("unimplemented")
+func (a *Association) Abort(now time.Time, reason string) {
+	if a.state == StateClosed {
+		return
+	}
+	if a.state != StateCookieWait {
+		a.queueAbort(&chunk.UserInitiatedAbortCause{Reason: []byte(reason)})
+	}
+	a.close(fmt.Errorf("%w locally: %s", ErrAborted, reason))
 }
 
-// PollEvent returns the next event, if any.
-func (a *Association) PollEvent() (Event, bool) { panic("unimplemented") }
+// abortWith sends an ABORT with cause (if any) and closes with err.
+func (a *Association) abortWith(now time.Time, err error, why string, cause chunk.Cause) {
+	if a.state == StateClosed {
+		return
+	}
+	if a.state != StateCookieWait {
+		a.queueAbort(cause)
+	}
+	a.log.Debug("sctp: aborting association", "why", why)
+	a.close(fmt.Errorf("%w: %s", err, why))
+}
 
-// NextTimeout is when HandleTimeout should next be called; zero: no timer.
-func (a *Association) NextTimeout() time.Time { panic("unimplemented") }
+func (a *Association) queueAbort(cause chunk.Cause) {
+	ab := &chunk.AbortChunk{}
+	if cause != nil {
+		ab.Causes = []chunk.Cause{cause}
+	}
+	a.queuePacket(a.primaryPath(), a.peerTag, ab)
+}
+
+// queuePacket builds a packet of the given chunks with tag vtag for path
+// p and puts it in the ready queue.
+func (a *Association) queuePacket(p *path, vtag uint32, chunks ...chunk.Chunk) {
+	a.queuePacketTo(p.local, p.addr, vtag, chunks...)
+}
+
+func (a *Association) queuePacketTo(from netip.Addr, to netip.AddrPort, vtag uint32, chunks ...chunk.Chunk) {
+	b := chunk.AppendHeader(make([]byte, 0, 128), chunk.Header{SrcPort: a.localPort, DstPort: a.peerPort, VerificationTag: vtag})
+	for _, c := range chunks {
+		b = c.Append(b)
+	}
+	chunk.SetChecksum(b)
+	a.ready = append(a.ready, outPacket{from: from, to: to, b: b})
+}
+
+// close enters CLOSED and reports why. Data never acknowledged is reported
+// as SendFailed, per stream.
+func (a *Association) close(err error) {
+	if a.state == StateClosed {
+		return
+	}
+	a.state = StateClosed
+	a.closeErr = err
+	a.timers = timers{}
+	for _, p := range a.paths {
+		p.t3, p.hbDeadline = time.Time{}, time.Time{}
+	}
+	for sid, n := range a.tx.unsentByStream() {
+		a.pushEvent(SendFailed{StreamID: sid, Bytes: n})
+	}
+	a.tx.clear()
+	a.pushEvent(Closed{Err: err})
+}
+
+func (a *Association) pushEvent(e Event) { a.events = append(a.events, e) }
+
+// PollEvent returns the next event, if any.
+func (a *Association) PollEvent() (Event, bool) {
+	if a.evHead == len(a.events) {
+		return nil, false
+	}
+	e := a.events[a.evHead]
+	a.events[a.evHead] = nil
+	a.evHead++
+	if a.evHead == len(a.events) {
+		a.events, a.evHead = a.events[:0], 0
+	}
+	return e, true
+}
 
 // State is the association's state.
 func (a *Association) State() State { return a.state }
 
-// Stats returns a snapshot of counters and per-path state.
-func (a *Association) Stats() Stats { panic("unimplemented") }
-
 // LocalTag is this end's verification tag: packets for this association
 // carry it (except INIT, and T-bit ABORT and SHUTDOWN COMPLETE, which carry
-// PeerTag).
-func (a *Association) LocalTag() uint32 { panic("unimplemented") }
+// PeerTag). It changes when the peer restarts the association.
+func (a *Association) LocalTag() uint32 { return a.localTag }
 
 // PeerTag is the peer's verification tag.
-func (a *Association) PeerTag() uint32 { panic("unimplemented") }
+func (a *Association) PeerTag() uint32 { return a.peerTag }
 
-// LocalPort and PeerPort are the SCTP ports.
-func (a *Association) LocalPort() uint16 { panic("unimplemented") }
-func (a *Association) PeerPort() uint16  { panic("unimplemented") }
+// LocalPort is this end's SCTP port.
+func (a *Association) LocalPort() uint16 { return a.localPort }
+
+// PeerPort is the peer's SCTP port.
+func (a *Association) PeerPort() uint16 { return a.peerPort }
 
 // PeerAddrs lists the peer's transport addresses (IP and UDP port).
-func (a *Association) PeerAddrs() []netip.AddrPort { panic("unimplemented") }
+func (a *Association) PeerAddrs() []netip.AddrPort {
+	out := make([]netip.AddrPort, len(a.paths))
+	for i, p := range a.paths {
+		out[i] = p.addr
+	}
+	return out
+}
 
 // Buffered is the number of user bytes queued or in flight, not yet
 // acknowledged by the peer.
-func (a *Association) Buffered() int { panic("unimplemented") }
+func (a *Association) Buffered() int { return a.tx.buffered }
+
+// Err is why the association closed: nil while open and after a graceful
+// shutdown.
+func (a *Association) Err() error { return a.closeErr }
+
+// Stats returns a snapshot of counters and per-path state.
+func (a *Association) Stats() Stats {
+	s := a.stats
+	s.State = a.state
+	s.LocalTag, s.PeerTag = a.localTag, a.peerTag
+	s.PeerRecvWindow = a.tx.peerRwnd
+	s.Paths = make([]PathStats, len(a.paths))
+	for i, p := range a.paths {
+		s.Paths[i] = PathStats{
+			Addr: p.addr, Active: p.active, Primary: i == a.primary,
+			SRTT: p.srtt, RTO: p.rto, Cwnd: p.cwnd, Ssthresh: p.ssthresh,
+			Flight: p.flight, Errors: p.errors,
+		}
+	}
+	return s
+}

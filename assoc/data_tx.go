@@ -1,0 +1,477 @@
+package assoc
+
+import (
+	"time"
+
+	"github.com/pgsctp/pgsctp/assoc/serial"
+	"github.com/pgsctp/pgsctp/chunk"
+)
+
+// The sending side: the queue of user data, outstanding DATA chunks,
+// SACK processing (RFC 9260 section 6.2.1), retransmission (6.3, 7.2.4)
+// and congestion control (7.2).
+
+// txChunk is one DATA chunk from the moment Send fragments a message until
+// the peer acknowledges it cumulatively.
+type txChunk struct {
+	d chunk.DataChunk // UserData is a slice of the message's private copy
+
+	path          *path     // where it was last sent
+	sentAt        time.Time // last transmission
+	transmissions int
+
+	inFlight          bool // counted in path.flight
+	gapAcked          bool // reported in a Gap Ack Block
+	retransmit        bool // marked for retransmission
+	fastRetransmitted bool // already fast-retransmitted once (7.2.4)
+	missing           int  // miss indications (7.2.4)
+}
+
+type txState struct {
+	nextTSN  uint32 // TSN of the next new chunk
+	cumAcked uint32 // Cumulative TSN Ack Point: highest TSN acked in sequence
+	ssn      []uint16
+
+	queue       []*txChunk // fragmented, not yet sent; TSN unassigned
+	qHead       int
+	outstanding []*txChunk // sent, not cumulatively acked, ascending TSN
+
+	buffered     int // user bytes in queue and outstanding
+	peerRwnd     uint32
+	wantWritable bool
+	rtxPending   int  // chunks with retransmit set
+	fastRtxNow   bool // send fast retransmissions ignoring cwnd (7.2.4 (3))
+
+	fastRecovery bool
+	recoverTSN   uint32 // fast recovery exit point
+
+	burst int // new-data packets sent since the last input (Max.Burst)
+}
+
+func (t *txState) init(initialTSN uint32, streams uint16) {
+	peer := t.peerRwnd
+	*t = txState{nextTSN: initialTSN, cumAcked: initialTSN - 1, ssn: make([]uint16, streams), peerRwnd: peer}
+}
+
+// enqueue fragments msg (section 6.9) into chunks of at most maxPayload
+// bytes. Fragments of one message get consecutive TSNs because the queue is
+// sent in order.
+func (t *txState) enqueue(sid uint16, ppid uint32, msg []byte, unordered bool, maxPayload int) {
+	data := append([]byte(nil), msg...)
+	var ssn uint16
+	if !unordered {
+		ssn = t.ssn[sid]
+		t.ssn[sid]++
+	}
+	for off := 0; off < len(data); off += maxPayload {
+		end := min(off+maxPayload, len(data))
+		t.queue = append(t.queue, &txChunk{d: chunk.DataChunk{
+			Unordered: unordered,
+			Beginning: off == 0,
+			Ending:    end == len(data),
+			StreamID:  sid,
+			SSN:       ssn,
+			PPID:      ppid,
+			UserData:  data[off:end:end],
+		}})
+	}
+	t.buffered += len(data)
+}
+
+func (t *txState) queued() int { return len(t.queue) - t.qHead }
+
+func (t *txState) popQueue() *txChunk {
+	c := t.queue[t.qHead]
+	t.queue[t.qHead] = nil
+	t.qHead++
+	if t.qHead == len(t.queue) {
+		t.queue, t.qHead = t.queue[:0], 0
+	}
+	return c
+}
+
+// limitStreams drops queued messages for streams the negotiation did not
+// grant (section 5.1.1), before any was sent.
+func (t *txState) limitStreams(a *Association, n uint16) {
+	if int(n) < len(t.ssn) {
+		t.ssn = t.ssn[:n]
+	}
+	kept := t.queue[:t.qHead]
+	failed := map[uint16]int{}
+	for _, c := range t.queue[t.qHead:] {
+		if c.d.StreamID >= n {
+			failed[c.d.StreamID] += len(c.d.UserData)
+			t.buffered -= len(c.d.UserData)
+			continue
+		}
+		kept = append(kept, c)
+	}
+	t.queue = kept
+	for sid, b := range failed {
+		a.pushEvent(SendFailed{StreamID: sid, Bytes: b})
+	}
+}
+
+// unsentByStream sums, per stream, the bytes never acknowledged.
+func (t *txState) unsentByStream() map[uint16]int {
+	m := map[uint16]int{}
+	for _, c := range t.outstanding {
+		m[c.d.StreamID] += len(c.d.UserData)
+	}
+	for _, c := range t.queue[t.qHead:] {
+		m[c.d.StreamID] += len(c.d.UserData)
+	}
+	return m
+}
+
+func (t *txState) clear() {
+	t.queue, t.qHead, t.outstanding = nil, 0, nil
+	t.buffered, t.rtxPending = 0, 0
+}
+
+// flight is the number of bytes in flight on all paths.
+func (a *Association) flight() int {
+	n := 0
+	for _, p := range a.paths {
+		n += p.flight
+	}
+	return n
+}
+
+func (a *Association) takeOutOfFlight(c *txChunk) {
+	if c.inFlight {
+		c.inFlight = false
+		c.path.flight -= len(c.d.UserData)
+	}
+}
+
+// handleSack processes a SACK: section 6.2.1 for the acknowledgements and
+// the peer's window, 7.2.1 to 7.2.4 for congestion control and fast
+// retransmit, 6.3.2 for the T3-rtx timers.
+func (a *Association) handleSack(now time.Time, c chunk.Raw) {
+	switch a.state {
+	case StateEstablished, StateShutdownPending, StateShutdownReceived, StateShutdownSent:
+	default:
+		return
+	}
+	s := &a.rx.sackIn
+	if err := s.Unmarshal(c); err != nil {
+		return
+	}
+	t := &a.tx
+	cum := s.CumTSNAck
+	// 6.2.1 D i): "If Cumulative TSN Ack is less than the Cumulative TSN
+	// Ack Point, drop the SACK chunk."
+	if serial.Less32(cum, t.cumAcked) {
+		return
+	}
+	// A SACK for a TSN never sent is a protocol violation.
+	if !serial.Less32(cum, t.nextTSN) {
+		a.abortWith(now, ErrAborted, "SACK acknowledges TSN never sent",
+			&chunk.ProtocolViolationCause{Info: []byte("cumulative TSN ack beyond last TSN sent")})
+		return
+	}
+	flightBefore := make([]int, len(a.paths))
+	for i, p := range a.paths {
+		flightBefore[i] = p.flight
+	}
+	cumAdvanced := cum != t.cumAcked
+	var htna uint32 // highest TSN newly acknowledged
+	newlyAcked := false
+	acked := func(ch *txChunk) {
+		// A chunk acknowledged for the first time, by the cumulative point
+		// or a gap block.
+		newlyAcked = true
+		if serial.Less32(htna, ch.d.TSN) || htna == 0 {
+			htna = ch.d.TSN
+		}
+		a.takeOutOfFlight(ch)
+		if ch.retransmit {
+			ch.retransmit = false
+			t.rtxPending--
+		}
+		ch.path.ackedBytes += len(ch.d.UserData)
+		if ch.path.probe == ch {
+			// 6.3.1 C4, C5: one measurement per round trip, and (Karn)
+			// never from a retransmitted chunk; a retransmission clears
+			// the probe.
+			ch.path.probe = nil
+			a.measureRTT(ch.path, now.Sub(ch.sentAt))
+		}
+	}
+	n := 0
+	for n < len(t.outstanding) && serial.LessEq32(t.outstanding[n].d.TSN, cum) {
+		ch := t.outstanding[n]
+		if !ch.gapAcked {
+			acked(ch)
+		}
+		t.buffered -= len(ch.d.UserData)
+		t.outstanding[n] = nil
+		n++
+	}
+	if n > 0 {
+		rest := copy(t.outstanding, t.outstanding[n:])
+		clear(t.outstanding[rest:])
+		t.outstanding = t.outstanding[:rest]
+	}
+	t.cumAcked = cum
+
+	// Gap Ack Blocks: acknowledged out of order; chunks once gap-acked and
+	// no longer reported were reneged (6.2.1 D iv).
+	blocks := s.GapBlocks
+	bi := 0
+	for _, ch := range t.outstanding {
+		off := ch.d.TSN - cum
+		for bi < len(blocks) && uint32(blocks[bi].End) < off {
+			bi++
+		}
+		in := bi < len(blocks) && uint32(blocks[bi].Start) <= off && off <= uint32(blocks[bi].End)
+		switch {
+		case in && !ch.gapAcked:
+			ch.gapAcked = true
+			acked(ch)
+		case !in && ch.gapAcked:
+			ch.gapAcked = false
+			if ch.path.t3.IsZero() {
+				ch.path.t3 = now.Add(ch.path.rto)
+			}
+		}
+	}
+
+	// Fast retransmit, 7.2.4: miss indications follow the HTNA algorithm;
+	// in Fast Recovery a SACK that advances the cumulative point counts
+	// for every missing TSN.
+	if newlyAcked {
+		for _, ch := range t.outstanding {
+			if ch.gapAcked || ch.retransmit || ch.fastRetransmitted {
+				continue
+			}
+			if !serial.Less32(ch.d.TSN, htna) && !(t.fastRecovery && cumAdvanced) {
+				continue
+			}
+			ch.missing++
+			if ch.missing < 3 {
+				continue
+			}
+			// "Mark the DATA chunk(s) with three miss indications for
+			// retransmission." and, unless in Fast Recovery already,
+			// "ssthresh = max(cwnd/2, 4*MTU), cwnd = ssthresh,
+			// partial_bytes_acked = 0".
+			ch.retransmit, ch.fastRetransmitted = true, true
+			t.rtxPending++
+			a.unprobe(ch)
+			a.takeOutOfFlight(ch)
+			t.fastRtxNow = true
+			a.stats.FastRetransmits++
+			if !t.fastRecovery {
+				t.fastRecovery = true
+				t.recoverTSN = t.nextTSN - 1
+				p := ch.path
+				p.ssthresh = max(p.cwnd/2, 4*a.cfg.MTU)
+				p.cwnd = p.ssthresh
+				p.partialBytesAcked = 0
+			}
+		}
+	}
+	if t.fastRecovery && serial.LessEq32(t.recoverTSN, cum) {
+		t.fastRecovery = false
+	}
+
+	// Congestion window growth, 7.2.1 and 7.2.2, per path.
+	for i, p := range a.paths {
+		if p.ackedBytes == 0 {
+			if p.flight == 0 {
+				p.t3 = time.Time{}
+			}
+			continue
+		}
+		ackd := p.ackedBytes
+		p.ackedBytes = 0
+		a.pathHeard(p)
+		if cumAdvanced && !t.fastRecovery {
+			full := flightBefore[i] >= p.cwnd
+			if p.cwnd <= p.ssthresh {
+				// Slow start: "cwnd MUST be increased by, at most, the
+				// lesser of (1) the total size of the previously
+				// outstanding DATA chunk(s) acknowledged and (2) the
+				// destination's path MTU", and only when fully using cwnd.
+				if full {
+					p.cwnd += min(ackd, a.cfg.MTU)
+				}
+			} else {
+				// Congestion avoidance: one MTU per cwnd of acked bytes.
+				p.partialBytesAcked += ackd
+				if p.partialBytesAcked >= p.cwnd && full {
+					p.partialBytesAcked -= p.cwnd
+					p.cwnd += a.cfg.MTU
+				}
+			}
+		}
+		// 6.3.2 R2 and R3: stop T3 when nothing is outstanding on the
+		// path, restart it when the earliest outstanding was acked.
+		if p.flight == 0 {
+			p.partialBytesAcked = 0
+			p.t3 = time.Time{}
+		} else {
+			p.t3 = now.Add(p.rto)
+		}
+	}
+
+	// 6.2.1 D iii: "Set rwnd equal to the newly received a_rwnd minus the
+	// number of bytes still outstanding after processing the Cumulative
+	// TSN Ack and the Gap Ack Blocks."
+	fl := uint32(a.flight())
+	if s.AdvRecvWindow > fl {
+		t.peerRwnd = s.AdvRecvWindow - fl
+	} else {
+		t.peerRwnd = 0
+	}
+	a.maybeWritable()
+	a.shutdownProgress(now)
+}
+
+func (a *Association) maybeWritable() {
+	t := &a.tx
+	if t.wantWritable && (t.buffered == 0 || t.buffered <= a.cfg.SendBuffer/2) {
+		t.wantWritable = false
+		a.pushEvent(Writable{})
+	}
+}
+
+// onT3Timeout: section 6.3.3.
+func (a *Association) onT3Timeout(p *path, now time.Time) {
+	t := &a.tx
+	marked := false
+	for _, ch := range t.outstanding {
+		if ch.path == p && !ch.gapAcked && !ch.retransmit {
+			// E3: mark for retransmission, no longer in flight.
+			ch.retransmit = true
+			a.unprobe(ch)
+			t.rtxPending++
+			a.takeOutOfFlight(ch)
+			marked = true
+		}
+	}
+	if !marked {
+		return
+	}
+	a.stats.T3Expiries++
+	if a.pathError(p) {
+		a.abortWith(now, ErrTimeout, "peer unreachable: retransmissions exhausted", nil)
+		return
+	}
+	// E1: "ssthresh = max(cwnd/2, 4*MTU), cwnd = 1*MTU".
+	p.ssthresh = max(p.cwnd/2, 4*a.cfg.MTU)
+	p.cwnd = a.cfg.MTU
+	p.partialBytesAcked = 0
+	// E2: back off the timer.
+	a.backoffRTO(p)
+	t.fastRecovery = false
+}
+
+// canSendNew says whether a new DATA chunk of n bytes may go to p now:
+// rule A of section 6.1 (the peer's window, with one chunk allowed when
+// nothing is in flight: zero window probing) and rule B (cwnd).
+func (a *Association) canSendNew(p *path, n int) bool {
+	switch a.state {
+	case StateEstablished, StateShutdownPending, StateShutdownReceived:
+	default:
+		return false
+	}
+	if a.tx.burst >= a.cfg.MaxBurst {
+		return false
+	}
+	fl := a.flight()
+	if uint32(n) > a.tx.peerRwnd && fl > 0 {
+		return false
+	}
+	return p.flight < p.cwnd
+}
+
+// appendData appends DATA chunks to the packet b for path p: marked
+// retransmissions first, then new data, as cwnd, rwnd and room allow.
+func (a *Association) appendData(now time.Time, p *path, b []byte, room int) []byte {
+	t := &a.tx
+	sentAny := false
+	mark := func(ch *txChunk) {
+		ch.path = p
+		ch.sentAt = now
+		ch.transmissions++
+		ch.inFlight = true
+		p.flight += len(ch.d.UserData)
+		sentAny = true
+	}
+	if t.rtxPending > 0 {
+		ignoreCwnd := t.fastRtxNow
+		for _, ch := range t.outstanding {
+			if !ch.retransmit {
+				continue
+			}
+			n := ch.d.Len()
+			if (n+3)&^3 > room-len(b) {
+				break
+			}
+			if !ignoreCwnd && p.flight >= p.cwnd {
+				break
+			}
+			b = ch.d.Append(b)
+			ch.retransmit = false
+			t.rtxPending--
+			mark(ch)
+			a.stats.Retransmissions++
+		}
+		t.fastRtxNow = false
+	}
+	if t.rtxPending == 0 {
+		for t.queued() > 0 {
+			ch := t.queue[t.qHead]
+			n := ch.d.Len()
+			if (n+3)&^3 > room-len(b) || !a.canSendNew(p, len(ch.d.UserData)) {
+				break
+			}
+			t.popQueue()
+			ch.d.TSN = t.nextTSN
+			t.nextTSN++
+			if p.probe == nil {
+				p.probe = ch
+			}
+			b = ch.d.Append(b)
+			mark(ch)
+			t.outstanding = append(t.outstanding, ch)
+			a.stats.BytesSent += uint64(len(ch.d.UserData))
+			n32 := uint32(len(ch.d.UserData))
+			if t.peerRwnd > n32 {
+				t.peerRwnd -= n32
+			} else {
+				t.peerRwnd = 0
+			}
+		}
+	}
+	if sentAny {
+		p.lastData = now
+		if p.t3.IsZero() {
+			// 6.3.2 R1: start T3 when a DATA chunk is sent and it is not
+			// running.
+			p.t3 = now.Add(p.rto)
+		}
+	}
+	return b
+}
+
+// unprobe stops timing ch: Karn's rule, a retransmitted chunk's
+// acknowledgement is ambiguous.
+func (a *Association) unprobe(ch *txChunk) {
+	if ch.path != nil && ch.path.probe == ch {
+		ch.path.probe = nil
+	}
+}
+
+// wantsToSend says whether appendData would add something to a packet for
+// p now, so a pending SACK can ride along.
+func (a *Association) wantsToSend(p *path) bool {
+	t := &a.tx
+	if t.rtxPending > 0 {
+		return t.fastRtxNow || p.flight < p.cwnd
+	}
+	return t.queued() > 0 && a.canSendNew(p, len(t.queue[t.qHead].d.UserData))
+}

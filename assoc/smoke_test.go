@@ -1,0 +1,201 @@
+package assoc
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"net/netip"
+	"testing"
+	"time"
+)
+
+// A minimal in-package pair used to debug the core; the full harness with
+// lossy links lives in assoctest.
+type smokePair struct {
+	t        *testing.T
+	now      time.Time
+	a, z     *Association
+	ep       *Endpoint
+	aOOTB    *Endpoint
+	aAddr    netip.AddrPort
+	zAddr    netip.AddrPort
+	aEv, zEv []Event
+	loss     float64
+	rng      *rand.Rand
+}
+
+func newSmokePair(t *testing.T, cfg Config, loss float64, seed uint64) *smokePair {
+	rng := rand.New(rand.NewPCG(seed, seed))
+	cfg.Rand = seededReader{rng}
+	p := &smokePair{t: t, now: time.Unix(1_700_000_000, 0), loss: loss, rng: rng,
+		aAddr: netip.MustParseAddrPort("127.0.0.1:40000"), zAddr: netip.MustParseAddrPort("127.0.0.2:9899")}
+	zc := cfg
+	zc.LocalPort = 5432
+	var err error
+	p.ep, err = NewEndpoint(p.now, zc, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.aOOTB, err = NewEndpoint(p.now, cfg, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.a, err = NewClient(p.now, cfg, p.zAddr, 5432)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+type seededReader struct{ r *rand.Rand }
+
+func (s seededReader) Read(b []byte) (int, error) {
+	for i := range b {
+		b[i] = byte(s.r.Uint32())
+	}
+	return len(b), nil
+}
+
+func (p *smokePair) step() bool {
+	moved := false
+	buf := make([]byte, 1500)
+	for {
+		tx, ok := p.a.PollTransmit(p.now, buf)
+		if !ok {
+			break
+		}
+		moved = true
+		if p.rng.Float64() < p.loss {
+			continue
+		}
+		pkt := append([]byte(nil), tx.Packet...)
+		if p.z != nil && p.z.State() != StateClosed {
+			p.z.HandlePacket(p.now, p.aAddr, p.zAddr, pkt)
+		} else {
+			rep, ok, z := p.ep.HandlePacket(p.now, p.aAddr, p.zAddr, pkt, make([]byte, 1500))
+			if z != nil {
+				p.z = z
+			}
+			if ok && p.rng.Float64() >= p.loss {
+				p.a.HandlePacket(p.now, p.zAddr, p.aAddr, append([]byte(nil), rep.Packet...))
+			}
+		}
+	}
+	if p.z != nil {
+		for {
+			tx, ok := p.z.PollTransmit(p.now, buf)
+			if !ok {
+				break
+			}
+			moved = true
+			if p.rng.Float64() < p.loss {
+				continue
+			}
+			pkt := append([]byte(nil), tx.Packet...)
+			if p.a.State() != StateClosed {
+				p.a.HandlePacket(p.now, p.zAddr, p.aAddr, pkt)
+				continue
+			}
+			// A closed association's packets meet the client's
+			// out-of-the-blue handling.
+			if rep, ok, _ := p.aOOTB.HandlePacket(p.now, p.zAddr, p.aAddr, pkt, make([]byte, 1500)); ok {
+				p.z.HandlePacket(p.now, p.aAddr, p.zAddr, append([]byte(nil), rep.Packet...))
+			}
+		}
+	}
+	for {
+		e, ok := p.a.PollEvent()
+		if !ok {
+			break
+		}
+		moved = true
+		p.aEv = append(p.aEv, e)
+		if m, ok := e.(Message); ok {
+			p.a.Release(len(m.Data))
+		}
+	}
+	if p.z != nil {
+		for {
+			e, ok := p.z.PollEvent()
+			if !ok {
+				break
+			}
+			moved = true
+			p.zEv = append(p.zEv, e)
+			if m, ok := e.(Message); ok {
+				p.z.Release(len(m.Data))
+			}
+		}
+	}
+	for _, x := range []*Association{p.a, p.z} {
+		if x != nil {
+			if err := x.Invariants(); err != nil {
+				p.t.Fatalf("invariant: %v", err)
+			}
+		}
+	}
+	return moved
+}
+
+// run steps and advances virtual time to the next deadline until done.
+func (p *smokePair) run(done func() bool, limit time.Duration) bool {
+	end := p.now.Add(limit)
+	for i := 0; i < 1_000_000; i++ {
+		for p.step() {
+		}
+		if done() {
+			return true
+		}
+		next := p.a.NextTimeout()
+		if p.z != nil {
+			next = earliest(next, p.z.NextTimeout())
+		}
+		if next.IsZero() || next.After(end) {
+			return done()
+		}
+		if next.After(p.now) {
+			p.now = next
+		}
+		p.a.HandleTimeout(p.now)
+		if p.z != nil {
+			p.z.HandleTimeout(p.now)
+		}
+	}
+	return false
+}
+
+func TestSmokeTransfer(t *testing.T) {
+	for _, loss := range []float64{0, 0.1, 0.3} {
+		for seed := uint64(1); seed <= 3; seed++ {
+			p := newSmokePair(t, Config{}, loss, seed)
+			if !p.run(func() bool { return p.z != nil && p.a.State() == StateEstablished && p.z.State() == StateEstablished }, 10*time.Minute) {
+				t.Fatalf("loss %v seed %d: no association: a=%v", loss, seed, p.a.State())
+			}
+			var want bytes.Buffer
+			for i := 0; i < 200; i++ {
+				msg := bytes.Repeat([]byte{byte(i)}, 1+(i*397)%5000)
+				want.Write(msg)
+				for p.a.Send(p.now, 0, 0, msg, SendOptions{}) == ErrWouldBlock {
+					p.run(func() bool { return false }, 100*time.Millisecond)
+				}
+			}
+			p.a.Shutdown(p.now)
+			if !p.run(func() bool { return p.a.State() == StateClosed && p.z.State() == StateClosed }, time.Hour) {
+				t.Fatalf("loss %v seed %d: not closed: a=%v z=%v", loss, seed, p.a.State(), p.z.State())
+			}
+			var got bytes.Buffer
+			for _, e := range p.zEv {
+				if m, ok := e.(Message); ok {
+					got.Write(m.Data)
+				}
+			}
+			if !bytes.Equal(got.Bytes(), want.Bytes()) {
+				t.Fatalf("loss %v seed %d: got %d bytes, want %d", loss, seed, got.Len(), want.Len())
+			}
+			if c, ok := p.zEv[len(p.zEv)-1].(Closed); !ok || c.Err != nil {
+				t.Fatalf("loss %v seed %d: last event %v (a: %v)", loss, seed, p.zEv[len(p.zEv)-1], p.a.Err())
+			}
+			st := p.a.Stats()
+			t.Logf("loss %v seed %d: %v, rtx %d fast %d t3 %d", loss, seed, p.now.Sub(time.Unix(1_700_000_000, 0)), st.Retransmissions, st.FastRetransmits, st.T3Expiries)
+		}
+	}
+}

@@ -1,0 +1,89 @@
+package assoc
+
+import (
+	"time"
+
+	"github.com/pgsctp/pgsctp/chunk"
+)
+
+// PollTransmit fills buf (at least Config.MTU bytes) with the next packet to
+// send, if any. Control chunks go first, as section 6.10 asks ("control
+// chunks MUST be placed first in the packet"), then a SACK, then DATA.
+func (a *Association) PollTransmit(now time.Time, buf []byte) (Transmit, bool) {
+	if len(a.ready) > 0 {
+		o := a.ready[0]
+		a.ready[0] = outPacket{}
+		a.ready = a.ready[1:]
+		if len(a.ready) == 0 {
+			a.ready = nil
+		}
+		n := copy(buf[:cap(buf)], o.b)
+		a.stats.PacketsSent++
+		return Transmit{From: o.from, To: o.to, Packet: buf[:n]}, true
+	}
+	if a.state == StateClosed || len(a.paths) == 0 {
+		return Transmit{}, false
+	}
+	room := min(a.cfg.MTU, cap(buf))
+	// A SACK goes where the DATA it acknowledges came from (6.4); if
+	// that is not where data goes now, it gets a packet of its own.
+	r := &a.rx
+	p := a.primaryPath()
+	if r.sackNow && r.sackPath != nil && r.sackPath != p {
+		b := a.header(buf)
+		b = a.appendSack(b, room)
+		return a.finish(r.sackPath, b), true
+	}
+	b := a.header(buf)
+	empty := len(b)
+	if a.sendCookieEcho && a.state == StateCookieEchoed {
+		// Section 5.1 (C): the COOKIE ECHO is the first chunk.
+		b = (&chunk.CookieEchoChunk{Cookie: a.cookieEcho}).Append(b)
+		a.sendCookieEcho = false
+	}
+	if a.sendCookieAck {
+		b = (&chunk.CookieAckChunk{}).Append(b)
+		a.sendCookieAck = false
+	}
+	if len(a.errCauses) > 0 {
+		e := &chunk.ErrorChunk{Causes: a.errCauses}
+		if len(b)+e.Len() <= room {
+			b = e.Append(b)
+		}
+		a.errCauses = nil
+	}
+	if a.sendShutdownAck {
+		b = (&chunk.ShutdownAckChunk{}).Append(b)
+		a.sendShutdownAck = false
+	}
+	if r.tracker != nil && (r.sackNow || (r.sackPending && a.wantsToSend(p))) {
+		b = a.appendSack(b, room)
+	}
+	if a.sendShutdown {
+		b = (&chunk.ShutdownChunk{CumTSNAck: r.tracker.CumTSN()}).Append(b)
+		a.sendShutdown = false
+	}
+	newBefore := a.tx.nextTSN
+	b = a.appendData(now, p, b, room)
+	if a.tx.nextTSN != newBefore {
+		a.tx.burst++
+	}
+	if len(b) == empty {
+		return Transmit{}, false
+	}
+	return a.finish(p, b), true
+}
+
+func (a *Association) header(buf []byte) []byte {
+	return chunk.AppendHeader(buf[:0], chunk.Header{SrcPort: a.localPort, DstPort: a.peerPort, VerificationTag: a.peerTag})
+}
+
+func (a *Association) finish(p *path, b []byte) Transmit {
+	chunk.SetChecksum(b)
+	a.stats.PacketsSent++
+	return Transmit{From: p.local, To: p.addr, Packet: b}
+}
+
+// inputDone resets the per-input burst allowance: Max.Burst limits how
+// many packets of new data one event may release.
+func (a *Association) inputDone() { a.tx.burst = 0 }
