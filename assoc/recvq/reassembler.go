@@ -9,10 +9,12 @@ import (
 )
 
 // Errors of Reassembler.Add. The chunk is dropped in every case; what to
-// tell the peer is the caller's decision (an invalid stream is reported
-// with an Invalid Stream Identifier cause, RFC 9260 section 6.8; the
-// others can only come from a peer that breaks section 6.5 or 6.9, or from
-// a caller that skipped the Tracker).
+// tell the peer is the caller's decision. For an invalid stream RFC 9260
+// section 6.5 has the receiver acknowledge the DATA chunk as usual (the
+// Tracker has already counted it), send an ERROR with an Invalid Stream
+// Identifier cause, and discard the chunk. The other errors can only come
+// from a peer that breaks section 6.5 or 6.9, or from a caller that
+// skipped the Tracker.
 var (
 	// ErrInvalidStream: the stream identifier is not below the number of
 	// inbound streams.
