@@ -27,7 +27,7 @@ func sampleChunks() []Chunk {
 		&InitAckChunk{
 			InitChunk: InitChunk{
 				InitiateTag: 0x0a0b0c0d, AdvRecvWindow: 65536, OutboundStreams: 5, InboundStreams: 6, InitialTSN: 77,
-				Addresses: []netip.Addr{netip.MustParseAddr("::ffff:198.51.100.7"), netip.MustParseAddr("198.51.100.8")},
+				Addresses:  []netip.Addr{netip.MustParseAddr("::ffff:198.51.100.7"), netip.MustParseAddr("198.51.100.8")},
 				ForwardTSN: true,
 			},
 			StateCookie:        []byte("a state cookie, 29 bytes long"),
