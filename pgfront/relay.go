@@ -106,12 +106,13 @@ type session struct {
 	client     net.Conn
 	far        atomic.Pointer[net.Conn]
 	closeOnce  sync.Once
-	closedByUs atomic.Bool
+	closedWhy  atomic.Pointer[string] // why the relay closed the session, if it did
 }
 
-func (s *session) close() {
+// close ends the session, for the reason why (shown in the end log line).
+func (s *session) close(why string) {
 	s.closeOnce.Do(func() {
-		s.closedByUs.Store(true)
+		s.closedWhy.Store(&why)
 		s.client.Close()
 		if f := s.far.Load(); f != nil {
 			(*f).Close()
@@ -239,9 +240,9 @@ func (r *Relay) remove(s *session) {
 
 // carry runs one session from its first message to its end.
 func (r *Relay) carry(ctx context.Context, s *session) {
-	stop := context.AfterFunc(ctx, s.close)
+	stop := context.AfterFunc(ctx, func() { s.close("relay shutting down") })
 	defer stop()
-	defer s.close()
+	defer s.close("done")
 	log := r.logger()
 	info := &s.info
 
@@ -323,25 +324,27 @@ func (r *Relay) pipe(s *session, far net.Conn) endReason {
 	var end endReason
 	if first.err != nil {
 		end = endReason{reason: "error", err: first.err}
-		s.close()
+		s.close("error")
 	} else {
 		sender := "client"
 		if !first.up {
 			sender = r.target()
 		}
 		end = endReason{reason: sender + " closed"}
-		t := time.AfterFunc(orDefault(r.Linger, 30*time.Second), s.close)
+		t := time.AfterFunc(orDefault(r.Linger, 30*time.Second), func() {
+			s.close("other side still open after " + end.reason)
+		})
 		defer t.Stop()
 	}
 	second := <-results
 	if end.err == nil && second.err != nil {
-		if s.closedByUs.Load() {
-			end.reason = "other side lingered after " + end.reason
+		if why := s.closedWhy.Load(); why != nil {
+			end.reason = *why
 		} else {
 			end = endReason{reason: "error", err: second.err}
 		}
 	}
-	s.close()
+	s.close("done")
 	return end
 }
 
