@@ -101,12 +101,12 @@ func (i *SessionInfo) logAttrs() []any {
 }
 
 type session struct {
-	info       SessionInfo // written before the session is published, then constant
-	up, down   atomic.Int64
-	client     net.Conn
-	far        atomic.Pointer[net.Conn]
-	closeOnce  sync.Once
-	closedWhy  atomic.Pointer[string] // why the relay closed the session, if it did
+	info      SessionInfo // written before the session is published, then constant
+	up, down  atomic.Int64
+	client    net.Conn
+	far       atomic.Pointer[net.Conn]
+	closeOnce sync.Once
+	closedWhy atomic.Pointer[string] // why the relay closed the session, if it did
 }
 
 // close ends the session, for the reason why (shown in the end log line).
