@@ -1,0 +1,259 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Server returns the settings of pgsctp server, the relay that runs beside
+// PostgreSQL.
+func Server() *Set {
+	s := []*Setting{
+		{Name: "listen_addresses", Type: List, Default: "127.0.0.1", Context: Restart, Check: checkListenAddresses,
+			Description: "local addresses to accept SCTP on, comma-separated; several make the server multihomed; '*' means all"},
+		{Name: "port", Type: Int, Default: "5432", Min: 1, Max: 65535, Context: Restart,
+			Description: "SCTP port clients connect to"},
+		{Name: "udp_port", Type: Int, Default: "9899", Min: 1, Max: 65535, Context: Restart,
+			Description: "UDP port SCTP is encapsulated in (RFC 6951; 9899 is the IANA sctp-tunneling port)"},
+		{Name: "upstream", Type: String, Default: "/var/run/postgresql", Context: Reload, Check: checkUpstream,
+			Description: "PostgreSQL to relay to: a Unix socket directory (absolute path) or host:port; applies to new sessions"},
+		{Name: "upstream_port", Type: Int, Default: "5432", Min: 1, Max: 65535, Context: Reload,
+			Description: "PostgreSQL port naming the socket .s.PGSQL.<port> when upstream is a directory; applies to new sessions"},
+		{Name: "allowed_networks", Type: CIDRList, Default: "", Context: Reload,
+			Description: "client address prefixes allowed to associate, comma-separated; empty allows all; applies to new associations"},
+		{Name: "max_associations", Type: Int, Default: "100", Min: 1, Max: 1000000, Context: Reload,
+			Description: "most concurrent SCTP associations; lowering it ends none, it refuses new ones"},
+		{Name: "max_sessions_per_association", Type: Int, Default: "64", Min: 1, Max: 65535, Context: Reload,
+			Description: "most concurrent PostgreSQL sessions (streams) in one association; applies to new sessions"},
+		{Name: "admin_socket", Type: String, Default: "", Context: Restart, Check: checkPathOrEmpty,
+			Description: "Unix socket for the admin interface (status, paths, associations); empty: none"},
+		{Name: "metrics_listen", Type: String, Default: "", Context: Restart, Check: checkHostPortOrEmpty,
+			Description: "host:port serving metrics over HTTP; empty: none"},
+		logLevel(),
+	}
+	return newSet("server", append(s, sctpSettings()...))
+}
+
+// Proxy returns the settings of pgsctp proxy, the local endpoint that
+// libpq programs (psql, pgbench, ...) connect to.
+func Proxy() *Set {
+	s := []*Setting{
+		{Name: "server", Type: List, Default: "", Context: Reload, Check: checkServer,
+			Description: "addresses of one pgsctp server, comma-separated host or host:port (port default 5432); several are its multihomed paths; required; applies to new associations"},
+		{Name: "socket_dir", Type: String, Default: "/tmp", Context: Restart, Check: checkPathOrEmpty,
+			Description: "directory for the Unix socket .s.PGSQL.<port> libpq connects to (psql -h DIR); empty: none"},
+		{Name: "port", Type: Int, Default: "5432", Min: 1, Max: 65535, Context: Restart,
+			Description: "port in the socket's name .s.PGSQL.<port> (psql -p), and of listen when it has none"},
+		{Name: "listen", Type: String, Default: "", Context: Restart, Check: checkListen,
+			Description: "TCP address to accept libpq connections on, host or host:port (loopback advised); empty: none"},
+		{Name: "udp_port", Type: Int, Default: "0", Min: 0, Max: 65535, Context: Restart,
+			Description: "local UDP port for SCTP encapsulation; 0 picks a free one"},
+		{Name: "peer_udp_port", Type: Int, Default: "9899", Min: 1, Max: 65535, Context: Reload,
+			Description: "the server's UDP port (its udp_port); applies to new associations"},
+		{Name: "multiplex", Type: Bool, Default: "off", Context: Restart,
+			Description: "carry all client sessions in one association, a stream each, instead of one association per session"},
+		{Name: "admin_socket", Type: String, Default: "", Context: Restart, Check: checkPathOrEmpty,
+			Description: "Unix socket for the admin interface; empty: none"},
+		logLevel(),
+	}
+	return newSet("proxy", append(s, sctpSettings()...))
+}
+
+func logLevel() *Setting {
+	return &Setting{Name: "log_level", Type: String, Default: "info", Context: Reload, Check: checkLogLevel,
+		Description: "least severe messages logged: debug, info, warn or error"}
+}
+
+const (
+	second = int64(time.Second)
+	ms     = int64(time.Millisecond)
+	day    = int64(24 * time.Hour)
+)
+
+// sctpSettings are the SCTP protocol parameters, shared by both programs.
+// The defaults are RFC 9260 section 16 "Suggested SCTP Protocol Parameter
+// Values" (RTO.Initial 1 s, RTO.Min 1 s, RTO.Max 60 s, Max.Burst 4,
+// Association.Max.Retrans 10, Path.Max.Retrans 5, Max.Init.Retransmits 8,
+// HB.interval 30 s, Valid.Cookie.Life 60 s). All apply on reload to
+// associations set up afterwards; running associations keep what they
+// negotiated.
+func sctpSettings() []*Setting {
+	return []*Setting{
+		{Name: "sctp_rto_initial", Type: Duration, Unit: "ms", Default: "1s", Min: ms, Max: day, Context: Reload,
+			Description: "RTO.Initial: retransmission timeout before any RTT is measured"},
+		{Name: "sctp_rto_min", Type: Duration, Unit: "ms", Default: "1s", Min: ms, Max: day, Context: Reload,
+			Description: "RTO.Min: lower bound of the retransmission timeout"},
+		{Name: "sctp_rto_max", Type: Duration, Unit: "ms", Default: "60s", Min: ms, Max: day, Context: Reload,
+			Description: "RTO.Max: upper bound of the retransmission timeout"},
+		{Name: "sctp_max_burst", Type: Int, Default: "4", Min: 1, Max: 1000, Context: Reload,
+			Description: "Max.Burst: most new packets sent at once on one SACK"},
+		{Name: "sctp_association_max_retrans", Type: Int, Default: "10", Min: 1, Max: 1000, Context: Reload,
+			Description: "Association.Max.Retrans: consecutive retransmissions before the association is declared lost"},
+		{Name: "sctp_path_max_retrans", Type: Int, Default: "5", Min: 0, Max: 1000, Context: Reload,
+			Description: "Path.Max.Retrans: consecutive errors before a path is marked inactive"},
+		{Name: "sctp_max_init_retransmits", Type: Int, Default: "8", Min: 0, Max: 1000, Context: Reload,
+			Description: "Max.Init.Retransmits: INIT and COOKIE ECHO retransmissions before giving up"},
+		{Name: "sctp_heartbeat_interval", Type: Duration, Unit: "ms", Default: "30s", Min: 0, Max: day, Context: Reload,
+			Description: "HB.interval: idle time between heartbeats on a path (plus its RTO and jitter); 0 turns heartbeats off"},
+		{Name: "sctp_valid_cookie_life", Type: Duration, Unit: "ms", Default: "60s", Min: second, Max: day, Context: Reload,
+			Description: "Valid.Cookie.Life: how long a State Cookie from INIT ACK stays valid"},
+		// RFC 9260 section 6.2: "An implementation MUST NOT allow the
+		// maximum delay (protocol parameter 'SACK.Delay') to be configured
+		// to be more than 500 ms."
+		{Name: "sctp_delayed_ack", Type: Duration, Unit: "ms", Default: "200ms", Min: 0, Max: 500 * ms, Context: Reload,
+			Description: "SACK.Delay: longest wait before acknowledging DATA; 0 acknowledges every packet"},
+		{Name: "sctp_outbound_streams", Type: Int, Default: "16", Min: 1, Max: 65535, Context: Reload,
+			Description: "outbound streams requested in INIT/INIT ACK"},
+		{Name: "sctp_max_inbound_streams", Type: Int, Default: "65535", Min: 1, Max: 65535, Context: Reload,
+			Description: "most inbound streams accepted from the peer"},
+		// RFC 9260 section 3.3.2: a_rwnd in INIT is the "dedicated buffer
+		// space, in number of bytes"; 1500 keeps at least one full packet.
+		{Name: "sctp_receive_window", Type: Int, Unit: "B", Default: "1MB", Min: 1500, Max: 1 << 30, Context: Reload,
+			Description: "receive buffer per association, advertised as a_rwnd"},
+		{Name: "sctp_send_buffer", Type: Int, Unit: "B", Default: "1MB", Min: 1500, Max: 1 << 30, Context: Reload,
+			Description: "most user data queued for sending per association before writes block"},
+		{Name: "sctp_mtu", Type: Int, Unit: "B", Default: "1200", Min: 512, Max: 65507, Context: Reload,
+			Description: "largest SCTP packet (UDP payload) sent; 1200 fits the IPv6 minimum MTU with IP and UDP headers"},
+		{Name: "sctp_cookie_secret_rotation", Type: Duration, Unit: "s", Default: "1h", Min: second, Max: 30 * day, Context: Reload,
+			Description: "how often the State Cookie secret changes; the previous one stays valid one more period"},
+	}
+}
+
+// Validate checks the rules that involve several settings, after the file
+// and the command line are applied.
+func (v *Values) Validate() error {
+	var errs []error
+	has := func(n string) bool { _, ok := v.set.Lookup(n); return ok }
+	if has("sctp_rto_min") {
+		lo, ini, hi := v.Duration("sctp_rto_min"), v.Duration("sctp_rto_initial"), v.Duration("sctp_rto_max")
+		if !(lo <= ini && ini <= hi) {
+			errs = append(errs, fmt.Errorf("sctp_rto_min (%v) <= sctp_rto_initial (%v) <= sctp_rto_max (%v) does not hold", lo, ini, hi))
+		}
+		// A cookie must be checkable with the current or the previous
+		// secret for its whole life.
+		if rot, life := v.Duration("sctp_cookie_secret_rotation"), v.Duration("sctp_valid_cookie_life"); rot < life {
+			errs = append(errs, fmt.Errorf("sctp_cookie_secret_rotation (%v) must be at least sctp_valid_cookie_life (%v)", rot, life))
+		}
+	}
+	if v.set.program == "proxy" {
+		if len(v.List("server")) == 0 {
+			errs = append(errs, errors.New("server must name the pgsctp server (e.g. server = '192.0.2.10')"))
+		}
+		if v.String("socket_dir") == "" && v.String("listen") == "" {
+			errs = append(errs, errors.New("socket_dir and listen are both empty: the proxy would accept nothing"))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func checkListenAddresses(x any) error {
+	for _, a := range x.([]string) {
+		if a == "*" {
+			continue
+		}
+		if _, err := netip.ParseAddr(a); err == nil {
+			continue
+		}
+		if !validHostname(a) {
+			return fmt.Errorf("%q is not an IP address, a host name or '*'", a)
+		}
+	}
+	return nil
+}
+
+func validHostname(h string) bool {
+	if h == "" || len(h) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(strings.TrimSuffix(h, "."), ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			c := label[i]
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func checkHostPort(hp string) error {
+	host, port, err := net.SplitHostPort(hp)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port: %w", hp, err)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return fmt.Errorf("%q: bad port %q", hp, port)
+	}
+	if _, err := netip.ParseAddr(host); err != nil && !validHostname(host) {
+		return fmt.Errorf("%q: bad host %q", hp, host)
+	}
+	return nil
+}
+
+func checkUpstream(x any) error {
+	s := x.(string)
+	if s == "" {
+		return errors.New("empty: give a socket directory or host:port")
+	}
+	if strings.HasPrefix(s, "/") || filepath.IsAbs(s) {
+		return nil
+	}
+	if err := checkHostPort(s); err != nil {
+		return fmt.Errorf("%w (a socket directory must be an absolute path)", err)
+	}
+	return nil
+}
+
+func checkPathOrEmpty(x any) error {
+	if s := x.(string); s != "" && !strings.HasPrefix(s, "/") && !filepath.IsAbs(s) {
+		return fmt.Errorf("%q is not an absolute path", s)
+	}
+	return nil
+}
+
+func checkHostPortOrEmpty(x any) error {
+	if s := x.(string); s != "" {
+		return checkHostPort(s)
+	}
+	return nil
+}
+
+func checkListen(x any) error {
+	s := x.(string)
+	if s == "" {
+		return nil
+	}
+	if _, err := netip.ParseAddr(s); err == nil || validHostname(s) {
+		return nil
+	}
+	return checkHostPort(s)
+}
+
+func checkServer(x any) error {
+	for _, a := range x.([]string) {
+		if _, err := netip.ParseAddr(a); err == nil || validHostname(a) {
+			continue
+		}
+		if err := checkHostPort(a); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func checkLogLevel(x any) error {
+	switch strings.ToLower(x.(string)) {
+	case "debug", "info", "warn", "error":
+		return nil
+	}
+	return fmt.Errorf("%q is not a log level (debug, info, warn, error)", x)
+}
