@@ -242,7 +242,7 @@ func (a *Association) HandlePacket(now time.Time, from, to netip.AddrPort, pkt [
 			p.local = to.Addr()
 		}
 	}
-	a.rx.beginPacket()
+	a.rx.beginPacket(from.Addr())
 	for {
 		if stop := a.handleChunk(now, h, p, from, to, r.Chunk()); stop || a.state == StateClosed {
 			break

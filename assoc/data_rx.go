@@ -1,6 +1,7 @@
 package assoc
 
 import (
+	"net/netip"
 	"time"
 
 	"github.com/pgsctp/pgsctp/assoc/recvq"
@@ -24,8 +25,9 @@ type rxState struct {
 	dataPackets int  // packets with DATA since the last SACK
 	sackPath    *path
 
-	// Per packet, reset by beginPacket.
+	// Per packet, set by beginPacket.
 	gotData, gotNew bool
+	lastFrom        netip.Addr // where the packet came from
 
 	// Reused decode targets.
 	dataIn  chunk.DataChunk
@@ -34,13 +36,17 @@ type rxState struct {
 }
 
 func (r *rxState) init(peerTSN uint32, inStreams uint16) {
-	r.tracker = recvq.NewTracker(peerTSN)
-	r.reasm = recvq.NewReassembler(inStreams)
-	r.highestTSN = peerTSN - 1
-	r.delivered = 0
+	*r = rxState{
+		tracker:    recvq.NewTracker(peerTSN),
+		reasm:      recvq.NewReassembler(inStreams),
+		highestTSN: peerTSN - 1,
+		dataIn:     r.dataIn, sackIn: r.sackIn, sackOut: r.sackOut,
+	}
 }
 
-func (r *rxState) beginPacket() { r.gotData, r.gotNew = false, false }
+func (r *rxState) beginPacket(from netip.Addr) {
+	r.gotData, r.gotNew, r.lastFrom = false, false, from
+}
 
 // rwnd is the receive window to advertise: what is left of RecvWindow after
 // the bytes held for reassembly and delivered but not yet released.

@@ -171,9 +171,8 @@ func (a *Association) handleSack(now time.Time, c chunk.Raw) {
 			&chunk.ProtocolViolationCause{Info: []byte("cumulative TSN ack beyond last TSN sent")})
 		return
 	}
-	flightBefore := make([]int, len(a.paths))
-	for i, p := range a.paths {
-		flightBefore[i] = p.flight
+	for _, p := range a.paths {
+		p.flightBefore = p.flight
 	}
 	cumAdvanced := cum != t.cumAcked
 	var htna uint32 // highest TSN newly acknowledged
@@ -278,7 +277,7 @@ func (a *Association) handleSack(now time.Time, c chunk.Raw) {
 	}
 
 	// Congestion window growth, 7.2.1 and 7.2.2, per path.
-	for i, p := range a.paths {
+	for _, p := range a.paths {
 		if p.ackedBytes == 0 {
 			if p.flight == 0 {
 				p.t3 = time.Time{}
@@ -289,7 +288,7 @@ func (a *Association) handleSack(now time.Time, c chunk.Raw) {
 		p.ackedBytes = 0
 		a.pathHeard(p)
 		if cumAdvanced && !t.fastRecovery {
-			full := flightBefore[i] >= p.cwnd
+			full := p.flightBefore >= p.cwnd
 			if p.cwnd <= p.ssthresh {
 				// Slow start: "cwnd MUST be increased by, at most, the
 				// lesser of (1) the total size of the previously
@@ -320,6 +319,15 @@ func (a *Association) handleSack(now time.Time, c chunk.Raw) {
 	// 6.2.1 D iii: "Set rwnd equal to the newly received a_rwnd minus the
 	// number of bytes still outstanding after processing the Cumulative
 	// TSN Ack and the Gap Ack Blocks."
+	if s.AdvRecvWindow == 0 {
+		// The peer answers but its window is closed: our zero window
+		// probes are not lost, so they must not count towards
+		// Path.Max.Retrans and Association.Max.Retrans (section 6.1, rule
+		// A: probing continues "until the receiver's window opens").
+		if p := a.pathFor(a.rx.lastFrom); p != nil {
+			a.pathHeard(p)
+		}
+	}
 	fl := uint32(a.flight())
 	if s.AdvRecvWindow > fl {
 		t.peerRwnd = s.AdvRecvWindow - fl

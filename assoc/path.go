@@ -26,6 +26,7 @@ type path struct {
 	partialBytesAcked int
 	flight            int      // bytes of DATA outstanding on this path
 	ackedBytes        int      // bytes newly acked by the SACK being processed
+	flightBefore      int      // flight when that SACK arrived (7.2.1 "fully utilized")
 	probe             *txChunk // the chunk timed for an RTT measurement (6.3.1 C4)
 
 	t3 time.Time // T3-rtx deadline; zero: stopped
