@@ -6,42 +6,48 @@ package chunk
 // decodes the hot chunks into reused values with their Unmarshal methods.
 // Byte slices in the result alias r.
 func Decode(r Raw) (Chunk, error) {
-	var c interface {
-		Chunk
-		Unmarshal(Raw) error
-	}
-	switch r.Type {
-	case TypeData:
-		c = new(DataChunk)
-	case TypeInit:
-		c = new(InitChunk)
-	case TypeInitAck:
-		c = new(InitAckChunk)
-	case TypeSack:
-		c = new(SackChunk)
-	case TypeHeartbeat:
-		c = new(HeartbeatChunk)
-	case TypeHeartbeatAck:
-		c = new(HeartbeatAckChunk)
-	case TypeAbort:
-		c = new(AbortChunk)
-	case TypeShutdown:
-		c = new(ShutdownChunk)
-	case TypeShutdownAck:
-		c = new(ShutdownAckChunk)
-	case TypeError:
-		c = new(ErrorChunk)
-	case TypeCookieEcho:
-		c = new(CookieEchoChunk)
-	case TypeCookieAck:
-		c = new(CookieAckChunk)
-	case TypeShutdownComplete:
-		c = new(ShutdownCompleteChunk)
-	default:
-		c = new(UnknownChunk)
-	}
+	c := newChunk(r.Type)
 	if err := c.Unmarshal(r); err != nil {
 		return nil, err
 	}
 	return c, nil
+}
+
+// decoder is a chunk that can be decoded.
+type decoder interface {
+	Chunk
+	Unmarshal(Raw) error
+}
+
+// newChunk returns a new zero value of the Go type for chunk type t.
+func newChunk(t Type) decoder {
+	switch t {
+	case TypeData:
+		return new(DataChunk)
+	case TypeInit:
+		return new(InitChunk)
+	case TypeInitAck:
+		return new(InitAckChunk)
+	case TypeSack:
+		return new(SackChunk)
+	case TypeHeartbeat:
+		return new(HeartbeatChunk)
+	case TypeHeartbeatAck:
+		return new(HeartbeatAckChunk)
+	case TypeAbort:
+		return new(AbortChunk)
+	case TypeShutdown:
+		return new(ShutdownChunk)
+	case TypeShutdownAck:
+		return new(ShutdownAckChunk)
+	case TypeError:
+		return new(ErrorChunk)
+	case TypeCookieEcho:
+		return new(CookieEchoChunk)
+	case TypeCookieAck:
+		return new(CookieAckChunk)
+	case TypeShutdownComplete:
+		return new(ShutdownCompleteChunk)
+	}
+	return new(UnknownChunk)
 }
