@@ -108,7 +108,7 @@ func TestGarbageStartupRefused(t *testing.T) {
 		Logger: logs.logger("server"),
 	})
 	for _, garbage := range []string{
-		"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n",   // length field far too large
+		"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n",      // length field far too large
 		"\x00\x00\x00\x08\x12\x34\x56\x78",               // unknown request code
 		"\x00\x00\x00\x02",                               // length below the minimum
 		"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03xx", // a TLS ClientHello (direct TLS)
