@@ -25,7 +25,8 @@ import (
 //	tsn    initial TSN + int8(tsn)
 //	sid    stream, mod 4 (3 inbound streams: 3 is invalid)
 //	ssn    low 3 bits; with bit 7, the SSN is ssn<<8 (far ahead or behind)
-//	len    user data length 4 + len%29 (the first 4 bytes carry the TSN)
+//	len    user data length 4 + len%29 (the first 4 bytes carry the TSN);
+//	       0xFF: no user data
 func FuzzReceive(f *testing.F) {
 	op := func(flags, tsn, sid, ssn, n byte) []byte { return []byte{flags, tsn, sid, ssn, n} }
 	join := func(ops ...[]byte) []byte {
@@ -42,6 +43,7 @@ func FuzzReceive(f *testing.F) {
 	f.Add(join(op(B, 0, 0, 0, 0), op(E, 2, 0, 0, 0), op(E|P, 1, 0, 0, 0), op(B|E|P, 1, 0, 0, 0)))
 	f.Add(join(op(U|B, 0x7e, 1, 0, 9), op(U|E, 0x7f, 1, 5, 9), op(U|B|E|P, 0x80, 3, 0, 1)))
 	f.Add(join(op(B|E, 0, 0, 0x81, 0), op(B|E|P, 1, 0, 0, 0)))
+	f.Add(join(op(B, 0, 0, 0, 0xFF), op(E|P, 1, 0, 0, 0), op(B|E|P, 2, 1, 0, 0xFF)))
 
 	f.Fuzz(func(t *testing.T, in []byte) {
 		if len(in) < 1 {
@@ -82,6 +84,9 @@ func FuzzReceive(f *testing.F) {
 			binary.BigEndian.PutUint32(data, tsn)
 			for i := 4; i < n; i++ {
 				data[i] = byte(tsn) ^ byte(i)
+			}
+			if nb == 0xFF {
+				data, n = pkt[:0], 0
 			}
 			d := chunk.DataChunk{
 				Unordered: flags&1 != 0, Beginning: flags&2 != 0, Ending: flags&4 != 0,

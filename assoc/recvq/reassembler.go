@@ -19,6 +19,11 @@ var (
 	// ErrInvalidStream: the stream identifier is not below the number of
 	// inbound streams.
 	ErrInvalidStream = errors.New("recvq: invalid stream identifier")
+	// ErrNoUserData: a DATA chunk without user data, for which RFC 9260
+	// section 6.2 has the receiver ABORT with a No User Data cause.
+	// Refusing it here also means every held entry costs at least one
+	// byte of Buffered, so bookkeeping stays proportional to the window.
+	ErrNoUserData = errors.New("recvq: DATA chunk without user data")
 	// ErrDuplicateTSN: a fragment with this TSN is already held.
 	ErrDuplicateTSN = errors.New("recvq: duplicate TSN")
 	// ErrDuplicateSSN: a complete ordered message with this SSN is already
@@ -79,7 +84,8 @@ func sameMessage(a, b *fragment) bool {
 //
 // Memory: every byte held was handed in by Add and is counted by Buffered
 // until Pop hands it out; the bookkeeping is one map entry per held
-// fragment or waiting message, plus two bytes per inbound stream. The
+// fragment or waiting message (each at least one byte, empty chunks being
+// refused), plus two bytes per inbound stream. The
 // caller bounds the total by its receive window (a_rwnd minus Buffered).
 // Without partial delivery (section 6.9 allows but does not require it) a
 // message larger than the receive window can never complete: the caller
@@ -123,7 +129,8 @@ func NewReassembler(inboundStreams uint16) *Reassembler {
 // allocation of its final size when its last missing fragment arrives.
 //
 // Add returns an error, wrapping one of the Err values, for a stream
-// identifier not below the number of inbound streams, for a TSN already
+// identifier not below the number of inbound streams, for a chunk without
+// user data, for a TSN already
 // held as a fragment, and for a completed ordered message whose SSN was
 // already delivered or is already waiting; the chunk, or the completed
 // message, is then dropped and Buffered does not count it.
@@ -131,6 +138,9 @@ func (r *Reassembler) Add(d *chunk.DataChunk) error {
 	if int(d.StreamID) >= len(r.nextSSN) {
 		return fmt.Errorf("DATA TSN %d on stream %d of %d inbound: %w",
 			d.TSN, d.StreamID, len(r.nextSSN), ErrInvalidStream)
+	}
+	if len(d.UserData) == 0 {
+		return fmt.Errorf("DATA TSN %d on stream %d: %w", d.TSN, d.StreamID, ErrNoUserData)
 	}
 	if d.Beginning && d.Ending {
 		m := Message{
@@ -286,8 +296,7 @@ func (r *Reassembler) Pop() (Message, bool) {
 // the buffer space left).
 func (r *Reassembler) Buffered() int { return r.buffered }
 
-// clone copies b into a new slice of exactly its length (non-nil even when
-// empty, so that a Message's Data is never nil).
+// clone copies b into a new slice of exactly its length.
 func clone(b []byte) []byte {
 	c := make([]byte, len(b))
 	copy(c, b)

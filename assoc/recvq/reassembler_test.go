@@ -238,10 +238,14 @@ func TestReassemblerTable(t *testing.T) {
 			want: []string{"0/10:a"},
 		},
 		{
-			name:    "empty user data is a message of no bytes",
+			name:    "no user data",
 			streams: 1,
-			adds:    []add{{d: dc(1, 0, 0, "UBE", "")}},
-			want:    []string{"U0/10:"},
+			adds: []add{
+				{d: dc(1, 0, 0, "UBE", ""), err: ErrNoUserData},
+				{d: dc(2, 0, 0, "B", ""), err: ErrNoUserData},
+				{d: dc(3, 0, 0, "BE", "a")},
+			},
+			want: []string{"0/30:a"},
 		},
 	}
 	for _, tt := range tests {
@@ -372,7 +376,7 @@ func deliveryRound(t *testing.T, rng *rand.Rand, round int) {
 	nextSSN := make([]uint16, streams)
 	if round%3 == 0 { // start the streams near the SSN wrap
 		// The Reassembler's streams start at 0; get there by delivering
-		// 65530 empty messages on each first, outside the property check.
+		// 65530 one-byte messages on each first, outside the property check.
 		nextSSN = nil
 	}
 	r := NewReassembler(streams)
@@ -382,7 +386,7 @@ func deliveryRound(t *testing.T, rng *rand.Rand, round int) {
 		nextSSN = make([]uint16, streams)
 		for sid := range streams {
 			for range 65530 {
-				d := &chunk.DataChunk{Beginning: true, Ending: true, TSN: tsn, StreamID: sid, SSN: nextSSN[sid]}
+				d := &chunk.DataChunk{Beginning: true, Ending: true, TSN: tsn, StreamID: sid, SSN: nextSSN[sid], UserData: []byte{1}}
 				if !tr.Add(tsn) || r.Add(d) != nil {
 					t.Fatalf("round %d: warm-up failed", round)
 				}
@@ -402,7 +406,7 @@ func deliveryRound(t *testing.T, rng *rand.Rand, round int) {
 			sid:       uint16(rng.IntN(int(streams))),
 			unordered: rng.IntN(4) == 0,
 			ppid:      uint32(i),
-			data:      make([]byte, rng.IntN(300)),
+			data:      make([]byte, 1+rng.IntN(300)),
 		}
 		for j := range m.data {
 			m.data[j] = byte(rng.Uint32())
