@@ -85,12 +85,14 @@ func sameMessage(a, b *fragment) bool {
 // Memory: every byte held was handed in by Add and is counted by Buffered
 // until Pop hands it out; the bookkeeping is one map entry per held
 // fragment or waiting message (each at least one byte, empty chunks being
-// refused), plus two bytes per inbound stream. The
-// caller bounds the total by its receive window (a_rwnd minus Buffered).
-// Without partial delivery (section 6.9 allows but does not require it) a
-// message larger than the receive window can never complete: the caller
-// must advertise a window at least as large as the largest message it
-// accepts.
+// refused), plus two bytes per inbound stream. The caller bounds the total
+// by its receive window (a_rwnd minus Buffered).
+//
+// There is no partial delivery API: section 6.9 says a receiver that runs
+// out of buffer space while waiting for fragments SHOULD hand part of the
+// message up through one. Without it a message larger than the receive
+// window can never complete, so the caller must advertise a window at
+// least as large as the largest message it accepts.
 type Reassembler struct {
 	// nextSSN is, per inbound stream, the SSN of the next ordered message
 	// to deliver. "The Stream Sequence Number in all the outgoing streams
@@ -130,10 +132,10 @@ func NewReassembler(inboundStreams uint16) *Reassembler {
 //
 // Add returns an error, wrapping one of the Err values, for a stream
 // identifier not below the number of inbound streams, for a chunk without
-// user data, for a TSN already
-// held as a fragment, and for a completed ordered message whose SSN was
-// already delivered or is already waiting; the chunk, or the completed
-// message, is then dropped and Buffered does not count it.
+// user data, for a TSN already held as a fragment, and for a completed
+// ordered message whose SSN was already delivered or is already waiting;
+// the chunk, or the completed message, is then dropped and Buffered does
+// not count it.
 func (r *Reassembler) Add(d *chunk.DataChunk) error {
 	if int(d.StreamID) >= len(r.nextSSN) {
 		return fmt.Errorf("DATA TSN %d on stream %d of %d inbound: %w",
@@ -141,6 +143,9 @@ func (r *Reassembler) Add(d *chunk.DataChunk) error {
 	}
 	if len(d.UserData) == 0 {
 		return fmt.Errorf("DATA TSN %d on stream %d: %w", d.TSN, d.StreamID, ErrNoUserData)
+	}
+	if _, ok := r.frags[d.TSN]; ok {
+		return fmt.Errorf("DATA TSN %d on stream %d: %w", d.TSN, d.StreamID, ErrDuplicateTSN)
 	}
 	if d.Beginning && d.Ending {
 		m := Message{
@@ -151,9 +156,6 @@ func (r *Reassembler) Add(d *chunk.DataChunk) error {
 		}
 		r.buffered += len(m.Data)
 		return r.complete(m, d.SSN, d.TSN)
-	}
-	if _, ok := r.frags[d.TSN]; ok {
-		return fmt.Errorf("DATA TSN %d on stream %d: %w", d.TSN, d.StreamID, ErrDuplicateTSN)
 	}
 
 	tsn := d.TSN
@@ -215,8 +217,8 @@ func (r *Reassembler) Add(d *chunk.DataChunk) error {
 	return r.complete(m, head.ssn, f.first)
 }
 
-// complete hands on a whole message (already counted in buffered) whose
-// first TSN is tsn, for error messages.
+// complete hands on a whole message, already counted in buffered; tsn,
+// its first TSN, only serves to name it in errors.
 func (r *Reassembler) complete(m Message, ssn uint16, tsn uint32) error {
 	if m.Unordered {
 		// Section 6.6: unordered data bypasses the ordering mechanism
