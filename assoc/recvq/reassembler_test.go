@@ -209,6 +209,14 @@ func TestReassemblerTable(t *testing.T) {
 			want: []string{"0/10:ab"},
 		},
 		{
+			name:    "whole-message chunk with the TSN of a held fragment",
+			streams: 1,
+			adds: []add{
+				{d: dc(1, 0, 0, "B", "a")}, {d: dc(1, 0, 0, "UBE", "zzz"), err: ErrDuplicateTSN},
+			},
+			buffered: 1,
+		},
+		{
 			name:    "stale SSN: a message already delivered",
 			streams: 1,
 			adds: []add{
