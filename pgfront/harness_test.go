@@ -103,6 +103,9 @@ type stackOptions struct {
 	serverMax int
 	pgOpts    pgtest.Options
 	pg        *pgtest.Server // use this server instead of starting one
+	// backendTCP makes the server relay reach PostgreSQL over loopback
+	// TCP instead of its Unix socket (PostgreSQL refuses TLS on a socket).
+	backendTCP bool
 }
 
 func startStack(t *testing.T, o stackOptions) *stack {
@@ -123,6 +126,9 @@ func startStack(t *testing.T, o stackOptions) *stack {
 	}
 
 	network, address := pgfront.PostgresAddr(pg.SocketDir, pg.Port)
+	if o.backendTCP {
+		network, address = pgfront.PostgresAddr(pg.Host, pg.Port)
+	}
 	s.server = &pgfront.Relay{
 		Dial:        pgfront.DialNet(network, address),
 		Target:      "PostgreSQL at " + address,
