@@ -32,7 +32,7 @@ const MaxDupTSNs = 64
 // 3.3.4).
 const maxGapOffset = 0xFFFF
 
-// tsnRange is a run of received TSNs, First..Last inclusive, both above the
+// tsnRange is a run of received TSNs, first..last inclusive, both above the
 // cumulative TSN ack point and at most 2^31-1 above it.
 type tsnRange struct{ first, last uint32 }
 
