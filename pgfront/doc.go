@@ -21,6 +21,27 @@
 // LISTEN/NOTIFY and replication work exactly as over a direct connection,
 // and TLS stays end to end between the client and PostgreSQL.
 //
+// # Reaching PostgreSQL: socket or TCP
+//
+// The server relay can reach PostgreSQL on its Unix socket or over TCP
+// (PostgresAddr, DialNet). The choice matters to PostgreSQL's
+// authentication, because PostgreSQL sees the relay, not the remote client:
+//
+//   - Over the Unix socket every session matches pg_hba.conf "local" lines.
+//     "peer" authentication there would log remote clients in as the OS user
+//     the relay runs as (Debian's default pg_hba.conf has "local all all
+//     peer"), and "trust" would let them in unchecked. Only use the socket
+//     with "local" lines that ask for a password (scram-sha-256) or when
+//     every client of the SCTP side is trusted anyway. PostgreSQL also
+//     never offers TLS on a socket: it answers an SSLRequest with 'N'.
+//   - Over TCP (e.g. 127.0.0.1) sessions match "host"/"hostssl" lines for the
+//     relay's address, TLS works end to end (the client verifies
+//     PostgreSQL's certificate through both relays), and client
+//     certificates authenticate as usual.
+//
+// Either way inet_client_addr() shows the relay, not the client; the relay
+// logs the client's addresses with the session's user and database.
+//
 // # Transport contract
 //
 // A transport is anything that yields net.Conn values: the relay needs

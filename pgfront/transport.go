@@ -47,7 +47,8 @@ func addrsString(addrs []net.Addr) string {
 
 // PostgresAddr names PostgreSQL's listening socket the way libpq does: a
 // host that is an absolute path is a directory holding the Unix socket
-// .s.PGSQL.<port>; anything else is a TCP host name or address.
+// .s.PGSQL.<port>; anything else is a TCP host name or address. See the
+// package doc on what choosing the socket means for pg_hba.conf and TLS.
 func PostgresAddr(host string, port int) (network, address string) {
 	if filepath.IsAbs(host) || strings.HasPrefix(host, "/") {
 		return "unix", filepath.Join(host, ".s.PGSQL."+strconv.Itoa(port))
