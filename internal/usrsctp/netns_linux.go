@@ -36,6 +36,7 @@ func NewNetns(ctx context.Context) (*Netns, error) {
 		return nil, fmt.Errorf("usrsctp: netns: %w", err)
 	}
 	cmd.Stderr = os.Stderr
+	dieWithParent(cmd)
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("usrsctp: netns: start unshare: %w", err)
 	}

@@ -68,6 +68,7 @@ func start(ctx context.Context, ns *Netns, program string, args []string, withSt
 	// On cancellation ask politely first (SIGTERM), then kill after a grace.
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = stopGrace
+	dieWithParent(cmd)
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		return nil, fmt.Errorf("usrsctp: start %s: %w", program, err)

@@ -267,3 +267,17 @@ type fakeTB struct {
 func (f *fakeTB) Helper()               {}
 func (f *fakeTB) Fatalf(string, ...any) { f.fatal = true; panic("fatal") }
 func (f *fakeTB) Skipf(string, ...any)  { f.skipped = true; panic("skip") }
+
+func TestFreeUDPPorts(t *testing.T) {
+	ports, err := FreeUDPPorts(nil, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[int]bool{}
+	for _, p := range ports {
+		if p <= 0 || p > 65535 || seen[p] {
+			t.Errorf("ports %v: bad or repeated %d", ports, p)
+		}
+		seen[p] = true
+	}
+}
