@@ -576,6 +576,14 @@ func (a *Association) Stats() assoc.Stats {
 	return st
 }
 
+// Buffered is the number of bytes sent and not yet acknowledged by the
+// peer (queued or in flight); zero once the association has ended.
+func (a *Association) Buffered() int {
+	n := 0
+	_ = a.do(context.Background(), func(time.Time) { n = a.core.Buffered() })
+	return n
+}
+
 // LocalAddr is this end's address: IP, SCTP port and UDP port (*Addr).
 func (a *Association) LocalAddr() net.Addr { return a.localAddr }
 
