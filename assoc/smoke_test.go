@@ -139,8 +139,11 @@ func (p *smokePair) step() bool {
 // run steps and advances virtual time to the next deadline until done.
 func (p *smokePair) run(done func() bool, limit time.Duration) bool {
 	end := p.now.Add(limit)
+	stuck := 0
 	for i := 0; i < 1_000_000; i++ {
+		moved := false
 		for p.step() {
+			moved = true
 		}
 		if done() {
 			return true
@@ -154,6 +157,13 @@ func (p *smokePair) run(done func() bool, limit time.Duration) bool {
 		}
 		if next.After(p.now) {
 			p.now = next
+			stuck = 0
+		} else if !moved {
+			// A deadline that is due but whose expiry changes nothing
+			// would spin the driver: that is a core bug.
+			if stuck++; stuck > 100 {
+				p.t.Fatalf("timer due at %v keeps firing without effect", next)
+			}
 		}
 		p.a.HandleTimeout(p.now)
 		if p.z != nil {
