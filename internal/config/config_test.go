@@ -439,11 +439,11 @@ func TestValidate(t *testing.T) {
 	if _, err := Proxy().Load(write1(t, "server = '127.0.0.1:5433, [::1]:5433'\nsocket_dir = ''\n"), nil); err == nil || !strings.Contains(err.Error(), "accept nothing") {
 		t.Errorf("proxy with no endpoint: %v", err)
 	}
-	v, err := Proxy().Load(write1(t, "server = 'db.example, 127.0.0.1:5433'\nlisten = '127.0.0.1:6432'\n"), nil)
+	v, err := Proxy().Load(write1(t, "server = 'db.example:5433, 127.0.0.1:5433'\nlisten = '127.0.0.1:6432'\n"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := v.List("server"); !slices.Equal(got, []string{"db.example", "127.0.0.1:5433"}) {
+	if got := v.List("server"); !slices.Equal(got, []string{"db.example:5433", "127.0.0.1:5433"}) {
 		t.Errorf("server = %q", got)
 	}
 }
@@ -605,4 +605,45 @@ func FuzzSplitLine(f *testing.F) {
 			st.parse(value) // must not panic
 		}
 	})
+}
+
+func TestSample(t *testing.T) {
+	for _, s := range []*Set{Server(), Proxy()} {
+		var b bytes.Buffer
+		if err := s.Sample(&b); err != nil {
+			t.Fatal(err)
+		}
+		// Uncomment every setting line: the file must parse to the defaults.
+		var lines []string
+		n := 0
+		for _, l := range strings.Split(b.String(), "\n") {
+			if len(l) > 1 && l[0] == '#' && l[1] != ' ' {
+				l = l[1:]
+				n++
+			}
+			lines = append(lines, l)
+		}
+		if n != len(s.Settings()) {
+			t.Errorf("%s: %d setting lines for %d settings", s.Program(), n, len(s.Settings()))
+		}
+		v, err := parse(t, s, strings.Join(lines, "\n"))
+		if err != nil {
+			t.Fatalf("%s sample uncommented: %v", s.Program(), err)
+		}
+		d := s.Defaults()
+		for _, st := range s.Settings() {
+			if v.Text(st.Name) != d.Text(st.Name) {
+				t.Errorf("%s %s: sample gives %q, default %q", s.Program(), st.Name, v.Text(st.Name), d.Text(st.Name))
+			}
+		}
+	}
+}
+
+func TestServerOnePort(t *testing.T) {
+	if _, err := parse(t, Proxy(), "server = '127.0.0.1:5433, ::1'\n"); err == nil || !strings.Contains(err.Error(), "one SCTP port") {
+		t.Errorf("mixed ports: %v", err)
+	}
+	if _, err := parse(t, Proxy(), "server = '127.0.0.1:5432, ::1, [::2]:5432'\n"); err != nil {
+		t.Errorf("same port: %v", err)
+	}
 }

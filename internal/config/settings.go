@@ -120,6 +120,13 @@ func sctpSettings() []*Setting {
 			Description: "most user data queued for sending per association before writes block"},
 		{Name: "sctp_mtu", Type: Int, Unit: "B", Default: "1200", Min: 512, Max: 65507, Context: Reload,
 			Description: "largest SCTP packet (UDP payload) sent; 1200 fits the IPv6 minimum MTU with IP and UDP headers"},
+		// RFC 9260 section 5.1.3 asks that the cookie's secret key "should
+		// be changed reasonably frequently" and that the timestamp in the
+		// cookie identify the key used. One hour keeps a stolen key useful
+		// for at most two hours (current plus previous period) at the cost
+		// of one 32-byte key per period; Validate insists the period is not
+		// shorter than Valid.Cookie.Life, so a live cookie is always
+		// checkable with the current or the previous key.
 		{Name: "sctp_cookie_secret_rotation", Type: Duration, Unit: "s", Default: "1h", Min: second, Max: 30 * day, Context: Reload,
 			Description: "how often the State Cookie secret changes; the previous one stays valid one more period"},
 	}
@@ -238,14 +245,22 @@ func checkListen(x any) error {
 	return checkHostPort(s)
 }
 
+// checkServer accepts host or host:port items. They are the addresses of
+// one multihomed server, so they share one SCTP port.
 func checkServer(x any) error {
+	port := ""
 	for _, a := range x.([]string) {
-		if _, err := netip.ParseAddr(a); err == nil || validHostname(a) {
-			continue
+		p := "5432"
+		if _, err := netip.ParseAddr(a); err != nil && !validHostname(a) {
+			if err := checkHostPort(a); err != nil {
+				return err
+			}
+			_, p, _ = net.SplitHostPort(a)
 		}
-		if err := checkHostPort(a); err != nil {
-			return err
+		if port != "" && p != port {
+			return fmt.Errorf("%q: all addresses of the server must use one SCTP port (%s and %s given)", a, port, p)
 		}
+		port = p
 	}
 	return nil
 }
