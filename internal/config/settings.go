@@ -120,9 +120,9 @@ func sctpSettings() []*Setting {
 			Description: "most user data queued for sending per association before writes block"},
 		{Name: "sctp_mtu", Type: Int, Unit: "B", Default: "1200", Min: 512, Max: 65507, Context: Reload,
 			Description: "largest SCTP packet (UDP payload) sent; 1200 fits the IPv6 minimum MTU with IP and UDP headers"},
-		// RFC 9260 section 5.1.3 asks that the cookie's secret key "should
-		// be changed reasonably frequently" and that the timestamp in the
-		// cookie identify the key used. One hour keeps a stolen key useful
+		// RFC 9260 section 5.1.3 (paraphrased) wants the cookie's secret
+		// key changed reasonably often, and lets the cookie's timestamp
+		// pick the key that checks it. One hour keeps a stolen key useful
 		// for at most two hours (current plus previous period) at the cost
 		// of one 32-byte key per period; Validate insists the period is not
 		// shorter than Valid.Cookie.Life, so a live cookie is always
