@@ -66,8 +66,13 @@ type Association struct {
 	final      assoc.Stats
 }
 
-func newAssociation(s *socket, core *assoc.Association, peer netip.AddrPort, l *Listener) *Association {
+// newAssociation wraps core. local is the local IP address the peer
+// reaches (zero: the socket's).
+func newAssociation(s *socket, core *assoc.Association, peer netip.AddrPort, local netip.Addr, l *Listener) *Association {
 	la := s.conn.LocalAddr()
+	if !local.IsValid() {
+		local = la.Addr()
+	}
 	a := &Association{
 		sock:      s,
 		cfg:       s.cfg,
@@ -83,7 +88,7 @@ func newAssociation(s *socket, core *assoc.Association, peer netip.AddrPort, l *
 		changed:   make(chan struct{}),
 		streams:   make(map[uint16]*Stream),
 	}
-	a.localAddr = &Addr{IP: la.Addr(), Port: a.localPort, UDPPort: la.Port()}
+	a.localAddr = &Addr{IP: local, Port: a.localPort, UDPPort: la.Port()}
 	a.remoteAddr = &Addr{IP: peer.Addr(), Port: a.peerPort, UDPPort: peer.Port()}
 	a.log = s.cfg.log.With("local", a.localAddr.String(), "remote", a.remoteAddr.String())
 	return a

@@ -56,7 +56,7 @@ func Dial(ctx context.Context, raddr string, cfg *Config) (*Association, error) 
 		return nil, fail(err)
 	}
 	s := newSocket(conn, c, ep)
-	a := newAssociation(s, core, peer, nil)
+	a := newAssociation(s, core, peer, sourceFor(peer), nil)
 	s.mu.Lock()
 	s.refs = 1
 	s.registerLocked(a, core.LocalTag(), a.keys())
@@ -80,4 +80,15 @@ func Dial(ctx context.Context, raddr string, cfg *Config) (*Association, error) 
 		return nil, fail(aerr)
 	}
 	return a, nil
+}
+
+// sourceFor is the local address the system routes to peer from, or zero
+// if it cannot tell. Connecting a UDP socket sends nothing.
+func sourceFor(peer netip.AddrPort) netip.Addr {
+	c, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(peer))
+	if err != nil {
+		return netip.Addr{}
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).AddrPort().Addr().Unmap()
 }

@@ -177,12 +177,12 @@ func (s *socket) dispatch(now time.Time, m *udpencap.Message, epBuf []byte) {
 		s.write([]udpencap.Message{{Buf: reply.Packet, N: len(reply.Packet), Addr: reply.To, Local: reply.From}})
 	}
 	if na != nil {
-		s.adopt(now, na, m.Addr)
+		s.adopt(now, na, m.Addr, to.Addr())
 	}
 }
 
 // adopt takes an association the endpoint created from a COOKIE ECHO.
-func (s *socket) adopt(now time.Time, core *assoc.Association, peer netip.AddrPort) {
+func (s *socket) adopt(now time.Time, core *assoc.Association, peer netip.AddrPort, local netip.Addr) {
 	s.mu.Lock()
 	l := s.listener
 	if l == nil || s.closed {
@@ -191,7 +191,7 @@ func (s *socket) adopt(now time.Time, core *assoc.Association, peer netip.AddrPo
 		s.flushCore(now, core)
 		return
 	}
-	a := newAssociation(s, core, peer, l)
+	a := newAssociation(s, core, peer, local, l)
 	s.refs++
 	s.registerLocked(a, core.LocalTag(), a.keys())
 	s.mu.Unlock()
