@@ -168,3 +168,31 @@ func BenchmarkVerify(b *testing.B) {
 		})
 	}
 }
+
+func TestNoAllocs(t *testing.T) {
+	pkt := append([]byte(nil), capturedData...)
+	if n := testing.AllocsPerRun(100, func() {
+		Set(pkt)
+		if !Verify(pkt) {
+			t.Fatal("Verify = false")
+		}
+	}); n != 0 {
+		t.Fatalf("Set+Verify: %v allocations per run", n)
+	}
+}
+
+// TestPacketMatchesZeroed: Packet equals Checksum over a copy with the
+// field zeroed, for every length and garbage in the field.
+func TestPacketMatchesZeroed(t *testing.T) {
+	buf := make([]byte, 100)
+	for i := range buf {
+		buf[i] = byte(i*37 + 11)
+	}
+	for n := 12; n <= len(buf); n++ {
+		cp := append([]byte(nil), buf[:n]...)
+		copy(cp[8:12], []byte{0, 0, 0, 0})
+		if got, want := Packet(buf[:n]), Checksum(cp); got != want {
+			t.Fatalf("%d bytes: Packet %#08x, want %#08x", n, got, want)
+		}
+	}
+}
