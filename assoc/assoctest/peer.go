@@ -122,6 +122,18 @@ func (s *Peer) Connect() {
 	s.check("NewClient")
 }
 
+// Crash forgets the current association without a word on the wire, as
+// a process that died would: later packets for it reach the Endpoint,
+// which sees them as out of the blue. The endpoint keeps its cookie
+// secret; replace Endpoint for a fresh one.
+func (s *Peer) Crash() {
+	s.p.Note("%s: crash (association %d forgotten)", s.Name, s.gen)
+	s.Assoc = nil
+	s.gen++
+	s.unreleased = 0
+	s.backlog = nil
+}
+
 // State is the current association's state (CLOSED if there is none).
 func (s *Peer) State() assoc.State {
 	if s.Assoc == nil {

@@ -1,0 +1,94 @@
+package assoctest_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/pgsctp/pgsctp/assoc"
+	"github.com/pgsctp/pgsctp/assoc/assoctest"
+	"github.com/pgsctp/pgsctp/chunk"
+)
+
+// RFC 9260 section 6.1, rule A: "At any given time, the data sender MUST
+// NOT transmit new data to any destination transport address if its
+// peer's rwnd indicates that the peer has no buffer space (i.e., rwnd is
+// smaller than the size of the data chunk; see Section 6.2.1). However,
+// regardless of the value of rwnd (including if it is 0), the data sender
+// can always have one DATA chunk in flight to the receiver if allowed by
+// cwnd (see rule B). This rule allows the sender to probe for a change in
+// rwnd that the sender missed due to the SACK chunk having been lost in
+// transit from the data receiver to the data sender."
+//
+// Z's application never reads: the sender fills the window, then only
+// probes, one DATA chunk at a time; when the application reads, the
+// transfer resumes and completes.
+func TestFlowControlZeroWindow(t *testing.T) {
+	const window = 16384
+	const mtu = 1200
+	p := assoctest.New(t, assoctest.Options{
+		Z:              assoc.Config{RecvWindow: window},
+		ManualReleaseZ: true,
+		AZ:             assoctest.LinkConfig{Delay: 10 * ms},
+		ZA:             assoctest.LinkConfig{Delay: 10 * ms},
+	})
+	p.Check = func() {
+		if a := p.A.Assoc; a != nil {
+			flight := 0
+			for _, ps := range a.Stats().Paths {
+				flight += ps.Flight
+			}
+			if flight > window+mtu {
+				p.Fatalf("A has %d bytes in flight; Z's window is %d", flight, window)
+			}
+		}
+	}
+	connect(t, p)
+	msgs := makeMessages(newRand(p.Seed), 40, 2, []int{2000}, 0)
+	enqueue(p.A, msgs)
+	start := p.Now()
+	p.Advance(60 * time.Second)
+
+	held := p.Z.Unreleased()
+	if held > window+mtu {
+		t.Errorf("Z holds %d unread bytes, more than its window %d plus one probe", held, window)
+	}
+	if held < window/2 {
+		t.Errorf("Z holds only %d bytes of a %d window: the sender stopped early", held, window)
+	}
+	probes := 0
+	for _, e := range sentAfter(p, assoctest.AtoZ, start.Add(30*time.Second)) {
+		n := 0
+		cs, _ := assoctest.Chunks(e.Data)
+		for _, c := range cs {
+			if c.Type == chunk.TypeData {
+				n++
+			}
+		}
+		if n > 1 {
+			t.Errorf("a packet with %d DATA chunks into a closed window: %s", n, e.String())
+		}
+		if n == 1 {
+			probes++
+		}
+	}
+	if probes == 0 {
+		t.Error("no zero-window probe in 30 s with a closed window")
+	}
+	sacks := p.Ladder.Packets(assoctest.ZtoA, chunk.TypeSack)
+	if len(sacks) == 0 {
+		t.Fatal("no SACK")
+	}
+	if s, _ := assoctest.ParseSack(chunkValue(sacks[len(sacks)-1].Data, chunk.TypeSack)); s.AdvRecvWindow >= mtu {
+		t.Errorf("last SACK advertises a_rwnd %d with %d bytes unread of %d", s.AdvRecvWindow, held, window)
+	}
+
+	// The application reads: the transfer resumes.
+	resume := p.Now()
+	p.Z.AutoRelease = true
+	p.Z.ReleaseAll()
+	if !p.RunUntil(func() bool { return len(p.Z.Messages) == len(msgs) }, 10*time.Minute) {
+		t.Fatalf("after release: %d of %d messages", len(p.Z.Messages), len(msgs))
+	}
+	verifyDelivery(t, msgs, p.Z.Messages)
+	t.Logf("transfer resumed and completed %v after the release", p.Now().Sub(resume))
+}
