@@ -35,6 +35,7 @@ func sampleChunks() []Chunk {
 		},
 		&SackChunk{CumTSNAck: 100, AdvRecvWindow: 4096, GapBlocks: []GapBlock{{2, 3}, {5, 9}}, DupTSNs: []uint32{99, 98, 97}},
 		&SackChunk{CumTSNAck: 0xffffffff, AdvRecvWindow: 0},
+		&SackChunk{CumTSNAck: 5, AdvRecvWindow: 1, DupTSNs: []uint32{4, 3}},
 		&HeartbeatChunk{Info: []byte("hb-info-123")},
 		&HeartbeatAckChunk{Info: []byte("hb-info-123")},
 		&AbortChunk{T: true, Causes: []Cause{
