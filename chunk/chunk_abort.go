@@ -40,7 +40,10 @@ func (c *AbortChunk) Append(b []byte) []byte {
 	return appendCauses(appendChunkHeader(b, TypeAbort, tFlag(c.T), c.Len()), c.Causes)
 }
 
-// Unmarshal decodes r into c; it allocates the causes.
+// Unmarshal decodes r into c; it allocates the causes. On a malformed
+// cause it returns the error with T and the causes before the bad one
+// set: the ABORT itself may still be acted on, its causes are only
+// information.
 func (c *AbortChunk) Unmarshal(r Raw) error {
 	if err := checkType(r, TypeAbort); err != nil {
 		return err
@@ -80,7 +83,8 @@ func (c *ErrorChunk) Append(b []byte) []byte {
 	return appendCauses(appendChunkHeader(b, TypeError, 0, c.Len()), c.Causes)
 }
 
-// Unmarshal decodes r into c; it allocates the causes.
+// Unmarshal decodes r into c; it allocates the causes. On a malformed
+// cause it returns the error with the causes before the bad one set.
 func (c *ErrorChunk) Unmarshal(r Raw) error {
 	if err := checkType(r, TypeError); err != nil {
 		return err
