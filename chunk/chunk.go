@@ -16,7 +16,8 @@
 // overwrite every field of their receiver; slices of bytes in the result
 // alias the Raw they were given, slices of values (GapBlocks, DupTSNs,
 // Addresses, ...) reuse the receiver's capacity. Nothing is retained by the
-// package between calls.
+// package between calls. After an error, the receiver holds whatever was
+// decoded before the problem was found (see each Unmarshal).
 //
 // Decoding is strict about lengths (every length field is checked against
 // the RFC layout and the buffer, so no input can make a decoder panic or
