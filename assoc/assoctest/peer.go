@@ -410,7 +410,10 @@ func (s *Peer) event(a *assoc.Association, ev assoc.Event) {
 		}
 		tr.connected = true
 	case assoc.Restarted:
+		// The association is re-established with new tags; a new
+		// Connected (with the renegotiated stream counts) may follow.
 		tr.tagsKnown = false
+		tr.connected = false
 	case assoc.Closed:
 		tr.closed = true
 		if st := a.State(); st != assoc.StateClosed {
