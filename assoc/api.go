@@ -67,6 +67,14 @@ type Config struct {
 	// crypto/rand. Tests pass a seeded source for reproducible runs.
 	Rand io.Reader
 
+	// Admit, if set, decides whether an endpoint accepts an association
+	// from a peer presenting addrs: the INIT's source address and every
+	// address listed in the INIT. A non-nil error refuses it with an
+	// ABORT whose User-Initiated Abort cause carries the error's text. It
+	// is asked at the INIT and again at the COOKIE ECHO (limits may have
+	// changed), and may be called from any goroutine the driver uses.
+	Admit func(addrs []netip.Addr) error
+
 	// Logger receives debug logs; nil discards them.
 	Logger *slog.Logger
 }

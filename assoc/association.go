@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/pgsctp/pgsctp/chunk"
@@ -27,9 +28,10 @@ type Association struct {
 	outStreams          uint16 // negotiated; before that, what we asked for
 	inStreams           uint16
 
-	paths   []*path
-	primary int
-	errors  int // association error counter (section 8.1)
+	paths     []*path
+	primary   int
+	peerAddrs []netip.Addr // every address the peer presented (INIT, INIT ACK)
+	errors    int          // association error counter (section 8.1)
 
 	timers timers
 
@@ -467,6 +469,12 @@ func (a *Association) PeerAddrs() []netip.AddrPort {
 	}
 	return out
 }
+
+// PeerAddresses lists every IP address the peer presented when the
+// association was set up: the source of its INIT (or INIT ACK) and the
+// addresses it listed. Access control checks all of them; paths are made
+// only to addresses pgsctp has reason to use.
+func (a *Association) PeerAddresses() []netip.Addr { return slices.Clone(a.peerAddrs) }
 
 // Buffered is the number of user bytes queued or in flight, not yet
 // acknowledged by the peer.

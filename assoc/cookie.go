@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
+	"net/netip"
 	"time"
 )
 
@@ -37,12 +38,19 @@ type cookie struct {
 	localTie, peerTie uint32
 
 	localPort, peerPort uint16
+
+	// peerAddrs are the addresses the peer presented: its INIT's source
+	// and address parameters, at most maxPeerAddrs.
+	peerAddrs []netip.Addr
 }
 
+// maxPeerAddrs bounds the addresses remembered from an INIT, so cookies
+// (and the memory of an association) stay small whatever a peer lists.
+const maxPeerAddrs = 16
+
 const (
-	cookieVersion = 1
-	cookieBodyLen = 1 + 8 + 4 + 4*2 + 2*2 + 4*3 + 2*2 + 4*2 + 2*2
-	cookieLen     = cookieBodyLen + sha256.Size
+	cookieVersion  = 1
+	cookieFixedLen = 1 + 8 + 4 + 4*2 + 2*2 + 4*3 + 2*2 + 4*2 + 2*2 + 1
 )
 
 var (
@@ -67,7 +75,7 @@ func (s *cookieSigner) key(epoch uint64) []byte {
 }
 
 func (s *cookieSigner) seal(c *cookie) []byte {
-	b := make([]byte, 0, cookieLen)
+	b := make([]byte, 0, cookieFixedLen+17*len(c.peerAddrs)+sha256.Size)
 	b = append(b, cookieVersion)
 	b = binary.BigEndian.AppendUint64(b, uint64(c.created.UnixNano()))
 	b = binary.BigEndian.AppendUint32(b, uint32(c.life/time.Millisecond))
@@ -84,6 +92,18 @@ func (s *cookieSigner) seal(c *cookie) []byte {
 	b = binary.BigEndian.AppendUint32(b, c.peerTie)
 	b = binary.BigEndian.AppendUint16(b, c.localPort)
 	b = binary.BigEndian.AppendUint16(b, c.peerPort)
+	n := min(len(c.peerAddrs), maxPeerAddrs)
+	b = append(b, byte(n))
+	for _, a := range c.peerAddrs[:n] {
+		if a.Is4() {
+			b = append(b, 4)
+			b = append(b, a.AsSlice()...)
+		} else {
+			b = append(b, 16)
+			a16 := a.As16()
+			b = append(b, a16[:]...)
+		}
+	}
 	m := hmac.New(sha256.New, s.key(s.epoch(c.created)))
 	m.Write(b)
 	return m.Sum(b)
@@ -94,10 +114,10 @@ func (s *cookieSigner) seal(c *cookie) []byte {
 // 5.1.5 step 1) and a staleCookieError for an expired one (step 3).
 func (s *cookieSigner) open(now time.Time, b []byte) (cookie, error) {
 	var c cookie
-	if len(b) != cookieLen || b[0] != cookieVersion {
+	if len(b) < cookieFixedLen+sha256.Size || b[0] != cookieVersion {
 		return c, errCookieInvalid
 	}
-	body, mac := b[:cookieBodyLen], b[cookieBodyLen:]
+	body, mac := b[:len(b)-sha256.Size], b[len(b)-sha256.Size:]
 	created := time.Unix(0, int64(binary.BigEndian.Uint64(body[1:9])))
 	ep, cur := s.epoch(created), s.epoch(now)
 	if ep > cur || ep+1 < cur {
@@ -121,6 +141,19 @@ func (s *cookieSigner) open(now time.Time, b []byte) (cookie, error) {
 	c.peerOS, c.peerMIS = u16(), u16()
 	c.localTie, c.peerTie = u32(), u32()
 	c.localPort, c.peerPort = u16(), u16()
+	n := int(p[0])
+	p = p[1:]
+	for range n {
+		if len(p) < 1 || (p[0] != 4 && p[0] != 16) || len(p) < 1+int(p[0]) {
+			return c, errCookieInvalid
+		}
+		addr, _ := netip.AddrFromSlice(p[1 : 1+p[0]])
+		c.peerAddrs = append(c.peerAddrs, addr)
+		p = p[1+p[0]:]
+	}
+	if len(p) != 0 {
+		return c, errCookieInvalid
+	}
 	// Section 5.1.5 step 3: "Compare the creation timestamp in the State
 	// Cookie to the current local time. If the elapsed time is longer
 	// than the lifespan carried in the State Cookie, then the packet,

@@ -94,7 +94,10 @@ func (e *Endpoint) HandlePacket(now time.Time, from, to netip.AddrPort, pkt []by
 			// to 0".
 			return out(in.InitiateTag, &chunk.AbortChunk{})
 		}
-		ack := buildInitAck(now, &e.cfg, e.signer, &in, h.DstPort, h.SrcPort,
+		if err := e.admit(presented(from, &in)); err != nil {
+			return out(in.InitiateTag, refusal(err))
+		}
+		ack := buildInitAck(now, &e.cfg, e.signer, from, &in, h.DstPort, h.SrcPort,
 			e.rand.nonzeroRand32(), e.rand.rand32(), 0, 0)
 		return out(in.InitiateTag, ack)
 	case chunk.TypeCookieEcho:
@@ -120,6 +123,9 @@ func (e *Endpoint) HandlePacket(now time.Time, from, to netip.AddrPort, pkt []by
 			// association is gone: nothing to restart.
 			return Transmit{}, false, nil
 		}
+		if err := e.admit(ck.peerAddrs); err != nil {
+			return out(ck.peerTag, refusal(err))
+		}
 		cfg := e.cfg
 		cfg.LocalPort = h.DstPort
 		a := newServer(now, cfg, e.signer, &ck, from, to)
@@ -139,4 +145,16 @@ func (e *Endpoint) HandlePacket(now time.Time, from, to netip.AddrPort, pkt []by
 	// field of the outbound packet with the value found in the
 	// Verification Tag field of the OOTB packet and set the T bit".
 	return out(h.VerificationTag, &chunk.AbortChunk{T: true})
+}
+
+func (e *Endpoint) admit(addrs []netip.Addr) error {
+	if e.cfg.Admit == nil {
+		return nil
+	}
+	return e.cfg.Admit(addrs)
+}
+
+// refusal is the ABORT that turns a peer away, saying why.
+func refusal(err error) *chunk.AbortChunk {
+	return &chunk.AbortChunk{Causes: []chunk.Cause{&chunk.UserInitiatedAbortCause{Reason: []byte(err.Error())}}}
 }

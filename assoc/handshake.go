@@ -3,6 +3,7 @@ package assoc
 import (
 	"errors"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/pgsctp/pgsctp/chunk"
@@ -92,6 +93,7 @@ func (a *Association) handleInitAck(now time.Time, h chunk.Header, c chunk.Raw) 
 	a.setPeerWindow(ia.AdvRecvWindow)
 	a.rx.init(ia.InitialTSN, a.inStreams)
 	a.cookieEcho = clone(ia.StateCookie)
+	a.peerAddrs = presented(a.paths[a.primary].addr, &ia.InitChunk)
 	if len(ia.Unrecognized) > 0 {
 		// Section 3.2.1: unrecognised parameters of an INIT ACK are
 		// reported in an ERROR chunk bundled with the COOKIE ECHO.
@@ -177,13 +179,13 @@ func (a *Association) handleInit(now time.Time, from, to netip.AddrPort, c chunk
 }
 
 func (a *Association) replyInitAck(now time.Time, from, to netip.AddrPort, in *chunk.InitChunk, tag, tsn, localTie, peerTie uint32) {
-	ack := buildInitAck(now, &a.cfg, a.signer, in, a.localPort, a.peerPort, tag, tsn, localTie, peerTie)
+	ack := buildInitAck(now, &a.cfg, a.signer, from, in, a.localPort, a.peerPort, tag, tsn, localTie, peerTie)
 	a.queuePacketTo(to.Addr(), from, in.InitiateTag, ack)
 }
 
 // buildInitAck makes the INIT ACK answering in, with a State Cookie that
 // holds everything needed to create the association later.
-func buildInitAck(now time.Time, cfg *Config, s *cookieSigner, in *chunk.InitChunk, localPort, peerPort uint16, tag, tsn, localTie, peerTie uint32) *chunk.InitAckChunk {
+func buildInitAck(now time.Time, cfg *Config, s *cookieSigner, from netip.AddrPort, in *chunk.InitChunk, localPort, peerPort uint16, tag, tsn, localTie, peerTie uint32) *chunk.InitAckChunk {
 	life := cfg.ValidCookieLife
 	if in.CookiePreservative > 0 {
 		// 5.1.3: the receiver "MAY choose to increase the life-span of the
@@ -198,6 +200,7 @@ func buildInitAck(now time.Time, cfg *Config, s *cookieSigner, in *chunk.InitChu
 		peerOS: in.OutboundStreams, peerMIS: in.InboundStreams,
 		localTie: localTie, peerTie: peerTie,
 		localPort: localPort, peerPort: peerPort,
+		peerAddrs: presented(from, in),
 	}
 	ack := &chunk.InitAckChunk{
 		InitChunk: chunk.InitChunk{
@@ -213,6 +216,23 @@ func buildInitAck(now time.Time, cfg *Config, s *cookieSigner, in *chunk.InitChu
 	// Unrecognized Parameter parameters of the INIT ACK.
 	ack.UnrecognizedParams = in.Unrecognized
 	return ack
+}
+
+// presented lists the addresses a peer presents in an INIT or INIT ACK: the
+// packet's source and the address parameters, without duplicates, at most
+// maxPeerAddrs.
+func presented(from netip.AddrPort, in *chunk.InitChunk) []netip.Addr {
+	out := []netip.Addr{from.Addr().Unmap()}
+	for _, a := range in.Addresses {
+		a = a.Unmap()
+		if len(out) == maxPeerAddrs {
+			break
+		}
+		if !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // handleCookieEcho processes a COOKIE ECHO that reached an existing
@@ -302,6 +322,7 @@ func (a *Association) restart(now time.Time, ck *cookie, from, to netip.AddrPort
 	a.paths[0] = a.newPath(from, to.Addr(), now)
 	a.setPeerWindow(ck.peerRwnd)
 	a.rx.init(ck.peerTSN, a.inStreams)
+	a.peerAddrs = ck.peerAddrs
 	a.state = StateEstablished
 	a.pushEvent(Restarted{})
 	a.established(now)
@@ -320,6 +341,7 @@ func newServer(now time.Time, cfg Config, s *cookieSigner, ck *cookie, from, to 
 	a.tx.peerRwnd = ck.peerRwnd
 	a.paths = []*path{a.newPath(from, to.Addr(), now)}
 	a.rx.init(ck.peerTSN, a.inStreams)
+	a.peerAddrs = ck.peerAddrs
 	a.established(now)
 	a.sendCookieAck = true
 	return a

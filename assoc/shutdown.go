@@ -145,7 +145,7 @@ func (a *Association) handleError(now time.Time, c chunk.Raw) {
 		return
 	}
 	for _, cause := range e.Causes {
-		if st, ok := cause.(*chunk.StaleCookieCause); ok && a.state == StateCookieEchoed {
+		if st, ok := cause.(chunk.StaleCookieCause); ok && a.state == StateCookieEchoed {
 			a.staleCookie(now, time.Duration(st.Staleness)*time.Microsecond)
 			return
 		}
@@ -174,9 +174,9 @@ func describeCauses(cs []chunk.Cause) string {
 	var parts []string
 	for _, c := range cs {
 		switch v := c.(type) {
-		case *chunk.UserInitiatedAbortCause:
+		case chunk.UserInitiatedAbortCause:
 			parts = append(parts, "user abort: "+string(v.Reason))
-		case *chunk.ProtocolViolationCause:
+		case chunk.ProtocolViolationCause:
 			parts = append(parts, "protocol violation: "+string(v.Info))
 		default:
 			parts = append(parts, c.CauseCode().String())
