@@ -2,7 +2,6 @@ package sctp
 
 import (
 	"log/slog"
-	"math/rand/v2"
 
 	"github.com/pgsctp/pgsctp/assoc"
 	"github.com/pgsctp/pgsctp/udpencap"
@@ -20,8 +19,8 @@ const PPIDStream uint32 = 0
 type Config struct {
 	// Assoc holds the protocol parameters (RTO, retransmission limits,
 	// windows, MTU, ...). Assoc.LocalPort is ignored by Listen (the port
-	// comes from the address); for Dial zero picks a random ephemeral
-	// SCTP port.
+	// comes from the address); for Dial zero means the same number as
+	// the local UDP port (unique on the host, see Dial).
 	Assoc assoc.Config
 
 	// UDPPort is the local UDP encapsulation port. Listen: 0 means
@@ -87,6 +86,3 @@ func (s *settings) mtu() int {
 	}
 	return 1200
 }
-
-// ephemeralPort picks a dynamic SCTP port (RFC 6335: 49152-65535).
-func ephemeralPort() uint16 { return uint16(49152 + rand.IntN(16384)) }

@@ -38,21 +38,27 @@ func Dial(ctx context.Context, raddr string, cfg *Config) (*Association, error) 
 	if ip.Is6() {
 		local = netip.IPv6Unspecified()
 	}
+	conn, err := udpencap.Listen(ctx, netip.AddrPortFrom(local, uint16(udpPort)))
+	if err != nil {
+		return nil, fail(err)
+	}
 	acfg := c.Assoc
 	if acfg.LocalPort == 0 {
-		acfg.LocalPort = ephemeralPort()
+		// The SCTP port defaults to the UDP port the system gave the
+		// socket: programs on one host each run their own SCTP stack, and
+		// the system keeps their UDP ports apart, so two dialers on a host
+		// never present a listener the same (address, SCTP port) pair.
+		acfg.LocalPort = conn.LocalAddr().Port()
 	}
 	now := time.Now()
 	ep, err := assoc.NewEndpoint(now, acfg, false)
 	if err != nil {
+		conn.Close()
 		return nil, fail(err)
 	}
 	core, err := assoc.NewClient(now, acfg, peer, port)
 	if err != nil {
-		return nil, fail(err)
-	}
-	conn, err := udpencap.Listen(ctx, netip.AddrPortFrom(local, uint16(udpPort)))
-	if err != nil {
+		conn.Close()
 		return nil, fail(err)
 	}
 	s := newSocket(conn, c, ep)
