@@ -158,3 +158,12 @@ func (e *Endpoint) admit(addrs []netip.Addr) error {
 func refusal(err error) *chunk.AbortChunk {
 	return &chunk.AbortChunk{Causes: []chunk.Cause{&chunk.UserInitiatedAbortCause{Reason: []byte(err.Error())}}}
 }
+
+// SetConfig replaces the configuration of associations accepted from now
+// on (a configuration reload); existing associations keep theirs. The
+// cookie secret is kept, so handshakes under way complete.
+func (e *Endpoint) SetConfig(cfg Config) {
+	cfg = cfg.withDefaults()
+	e.cfg = cfg
+	e.rand.cfg = cfg
+}
