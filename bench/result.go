@@ -184,12 +184,8 @@ func (r *rttRecorder) stats() *LatencyStats {
 // WriteText writes r for people, a few aligned lines.
 func (r *Result) WriteText(w io.Writer) error {
 	var b strings.Builder
-	streams := "1 stream"
-	if r.Streams != 1 {
-		streams = fmt.Sprintf("%d streams", r.Streams)
-	}
 	fmt.Fprintf(&b, "%s %s to %s: %s messages on %s, %.2f s\n",
-		r.Transport, r.Mode, r.Server, sizeText(r.MessageSize), streams, r.Seconds)
+		r.Transport, r.Mode, r.Server, sizeText(r.MessageSize), streamsText(r.Streams), r.Seconds)
 	fmt.Fprintf(&b, "  throughput       %.1f MB/s, %.0f messages/s (%s in %d messages)\n",
 		r.MBPerSecond, r.MessagesPerSecond, bytesText(r.ClientSide.Bytes), r.ClientSide.Messages)
 	if l := r.Latency; l != nil {
@@ -210,8 +206,8 @@ func (s *ServerSession) WriteText(w io.Writer) error {
 	if s.Err != "" {
 		status = "failed: " + s.Err
 	}
-	_, err := fmt.Fprintf(w, "%s %s from %s: %s messages on %d streams; received %s in %d messages, %.2f s, %d retransmissions; CPU %s; %s\n",
-		s.Transport, s.Mode, s.Remote, sizeText(s.MessageSize), s.Streams,
+	_, err := fmt.Fprintf(w, "%s %s from %s: %s messages on %s; received %s in %d messages, %.2f s, %d retransmissions; CPU %s; %s\n",
+		s.Transport, s.Mode, s.Remote, sizeText(s.MessageSize), streamsText(s.Streams),
 		bytesText(s.Side.Bytes), s.Side.Messages, s.Side.Seconds, s.Side.Retransmissions, cpuText(s.Side), status)
 	return err
 }
@@ -221,6 +217,13 @@ func cpuText(s Side) string {
 		return "not measured"
 	}
 	return fmt.Sprintf("%.2f s/GB (user %.2f s, system %.2f s)", s.CPUSecsPerGB, s.CPUUserSecs, s.CPUSystemSecs)
+}
+
+func streamsText(n int) string {
+	if n == 1 {
+		return "1 stream"
+	}
+	return fmt.Sprintf("%d streams", n)
 }
 
 func sizeText(n int) string {

@@ -18,7 +18,8 @@ type command func(ctx context.Context, args []string, stdin io.Reader, stdout, s
 
 // commands maps subcommand names to their implementations.
 var commands = map[string]command{
-	"cat": runCat,
+	"cat":   runCat,
+	"bench": benchCommand,
 }
 
 const usage = "usage: pgsctp <cat|bench|server|proxy|status> [flags]  (pgsctp <command> --help for details)"
