@@ -13,8 +13,10 @@
 // That placement is what the RFC's sample code amounts to: it byte-swaps
 // the CRC ("the bytes have been byteswapped. So we now do an explicit
 // byteswap", RFC 3309 / RFC 9260 Appendix A) and then stores the swapped
-// value in network byte order. Linux stores cpu_to_le32(crc), and usrsctp
-// does the same; the tests check it against captured packets.
+// value in network byte order. Linux stores cpu_to_le32(crc)
+// (include/net/sctp/checksum.h). The tests check the placement against
+// the RFC 3720 test vectors and against packets captured from a real
+// association.
 package crc32c
 
 import (

@@ -42,7 +42,7 @@ func TestVectors(t *testing.T) {
 }
 
 // capturedShutdown is the SCTP part of a SHUTDOWN packet captured from a
-// real association (Linux kernel SCTP; the frame is in gopacket's
+// real association over IPv4 (the Ethernet frame is in gopacket's
 // layers/decode_test.go, TestDecodeSCTPPackets): ports 9999 -> 8888,
 // verification tag 0x3280fb42, checksum bytes 3f 29 59 23, SHUTDOWN with
 // Cumulative TSN Ack 0x8598b125.
