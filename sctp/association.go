@@ -122,11 +122,11 @@ func (a *Association) deliver(p packet) {
 func (a *Association) run() {
 	defer a.finish()
 	mtu := a.cfg.mtu()
-	bufs := make([][]byte, readBatch)
+	bufs := make([][]byte, ioBatch)
 	for i := range bufs {
 		bufs[i] = make([]byte, max(mtu, 2048))
 	}
-	out := make([]udpencap.Message, readBatch)
+	out := make([]udpencap.Message, ioBatch)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	defer timer.Stop()
@@ -150,7 +150,7 @@ func (a *Association) run() {
 			// Take what else is queued before answering, up to a bound,
 			// so one flush can batch the replies.
 		more:
-			for range 4 * readBatch {
+			for range 4 * ioBatch {
 				select {
 				case p := <-a.in:
 					a.core.HandlePacket(now, p.from, p.to, p.data)

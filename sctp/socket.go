@@ -15,7 +15,7 @@ import (
 )
 
 const (
-	readBatch   = 16
+	ioBatch     = 16
 	maxDatagram = 9216 // a jumbo frame; larger datagrams are dropped
 )
 
@@ -115,7 +115,7 @@ func (s *socket) rekey(a *Association, tag uint32, keys []addrKey) {
 }
 
 func (s *socket) readLoop() {
-	msgs := make([]udpencap.Message, readBatch)
+	msgs := make([]udpencap.Message, ioBatch)
 	for i := range msgs {
 		msgs[i].Buf = make([]byte, maxDatagram)
 	}
