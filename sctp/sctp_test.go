@@ -540,7 +540,10 @@ func TestNoGoroutineLeak(t *testing.T) {
 		<-c.Done()
 		<-s.Done()
 	}
+	// One more that is never accepted: Listener.Close aborts it.
+	pending := dialT(t, l, cfg)
 	l.Close()
+	<-pending.Done()
 	var now int
 	for range 200 { // bounded poll, not a timing assertion
 		if now = runtime.NumGoroutine(); now <= before {
