@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pgsctp/pgsctp/assoc"
@@ -32,6 +33,9 @@ type socket struct {
 
 	// ep is used only by the reader goroutine.
 	ep *assoc.Endpoint
+	// epConfig is a configuration for ep waiting to be applied by the
+	// reader goroutine (Listener.SetConfig).
+	epConfig atomic.Pointer[assoc.Config]
 
 	mu       sync.Mutex // guards the fields below
 	byTag    map[uint32]*Association
@@ -171,6 +175,9 @@ func (s *socket) dispatch(now time.Time, m *udpencap.Message, epBuf []byte) {
 	}
 	if s.ep == nil {
 		return
+	}
+	if c := s.epConfig.Swap(nil); c != nil {
+		s.ep.SetConfig(*c)
 	}
 	reply, ok, na := s.ep.HandlePacket(now, m.Addr, to, pkt, epBuf)
 	if ok {

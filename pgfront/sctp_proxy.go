@@ -1,0 +1,281 @@
+package pgfront
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pgsctp/pgsctp/assoc"
+	"github.com/pgsctp/pgsctp/sctp"
+)
+
+// SCTPDialer reaches a pgsctp server over SCTP, one association per
+// session, or, with Multiplex, every session as a stream of one shared
+// association. Its Dial is the DialFunc of the proxy and of pgdial.
+type SCTPDialer struct {
+	// Addrs are the server's addresses ("host:port", SCTP port), tried in
+	// order until one answers.
+	Addrs []string
+	// Config configures the associations; read at every Dial, so it may be
+	// replaced between Dials with SetConfig.
+	Config *sctp.Config
+	// Multiplex carries all sessions on one association.
+	Multiplex bool
+	// Logger receives association up/down lines; nil: slog.Default().
+	Logger *slog.Logger
+
+	cfg   atomic.Pointer[sctp.Config]
+	once  sync.Once
+	mux   *MuxDialer
+	mu    sync.Mutex
+	live  map[*sctp.Association]*dialedState
+	close atomic.Bool
+}
+
+type dialedState struct {
+	since    time.Time
+	sessions atomic.Int64
+}
+
+func (d *SCTPDialer) init() {
+	d.once.Do(func() {
+		if d.Logger == nil {
+			d.Logger = slog.Default()
+		}
+		if d.cfg.Load() == nil {
+			d.cfg.Store(d.Config)
+		}
+		d.live = map[*sctp.Association]*dialedState{}
+		d.mux = &MuxDialer{DialAssociation: func(ctx context.Context) (Association, error) {
+			a, st, err := d.dialAssociation(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return &muxAssociation{a: a, st: st}, nil
+		}}
+	})
+}
+
+// SetConfig replaces the configuration for associations dialed from now on.
+func (d *SCTPDialer) SetConfig(cfg *sctp.Config) {
+	d.init()
+	d.cfg.Store(cfg)
+}
+
+// Dial opens one session's stream to the server.
+func (d *SCTPDialer) Dial(ctx context.Context) (net.Conn, error) {
+	d.init()
+	if d.close.Load() {
+		return nil, &net.OpError{Op: "dial", Net: "sctp", Err: net.ErrClosed}
+	}
+	if d.Multiplex {
+		return d.mux.Dial(ctx)
+	}
+	a, st, err := d.dialAssociation(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s, err := a.OpenStream(0)
+	if err != nil {
+		a.Abort("cannot open stream")
+		return nil, err
+	}
+	st.sessions.Add(1)
+	return &ownedStream{Stream: s, a: a}, nil
+}
+
+func (d *SCTPDialer) dialAssociation(ctx context.Context) (*sctp.Association, *dialedState, error) {
+	if len(d.Addrs) == 0 {
+		return nil, nil, errors.New("pgsctp: no server address")
+	}
+	var errs []error
+	for _, addr := range d.Addrs {
+		a, err := sctp.Dial(ctx, addr, d.cfg.Load())
+		if err != nil {
+			errs = append(errs, err)
+			if ctx.Err() != nil {
+				break
+			}
+			continue
+		}
+		st := &dialedState{since: time.Now()}
+		d.mu.Lock()
+		d.live[a] = st
+		d.mu.Unlock()
+		d.Logger.Debug("association up", "server", addr, "local", a.LocalAddr())
+		go func() {
+			<-a.Done()
+			d.mu.Lock()
+			delete(d.live, a)
+			d.mu.Unlock()
+			if err := a.Err(); err != nil {
+				d.Logger.Warn("association ended", "server", addr, "err", err)
+			}
+		}()
+		return a, st, nil
+	}
+	return nil, nil, fmt.Errorf("pgsctp: cannot reach server: %w", errors.Join(errs...))
+}
+
+// Close ends every association this dialer opened.
+func (d *SCTPDialer) Close() error {
+	d.init()
+	d.close.Store(true)
+	d.mux.Close()
+	d.mu.Lock()
+	live := make([]*sctp.Association, 0, len(d.live))
+	for a := range d.live {
+		live = append(live, a)
+	}
+	d.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, a := range live {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			shutdown(a)
+		}()
+	}
+	wg.Wait()
+	return nil
+}
+
+// Status describes the associations this dialer carries now.
+func (d *SCTPDialer) Status() []AssociationStatus {
+	d.init()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make([]AssociationStatus, 0, len(d.live))
+	for a, st := range d.live {
+		out = append(out, associationStatus(a, int(st.sessions.Load()), st.since))
+	}
+	return out
+}
+
+// shutdown ends an association gracefully, or aborts it if the peer does
+// not answer in time.
+func shutdown(a *sctp.Association) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := a.Shutdown(ctx); err != nil {
+		a.Close()
+	}
+}
+
+// ownedStream is the only stream of its association: closing the session
+// ends the association gracefully.
+type ownedStream struct {
+	*sctp.Stream
+	a    *sctp.Association
+	once sync.Once
+}
+
+func (s *ownedStream) Close() error {
+	err := s.Stream.Close()
+	s.once.Do(func() { go shutdown(s.a) })
+	return err
+}
+
+// muxAssociation adapts an sctp.Association to the Association the
+// MuxDialer needs: each OpenStream takes the next free stream number, so a
+// number is reused only after its earlier session ended in both
+// directions, when the ordered stream holds nothing of that session any
+// more.
+type muxAssociation struct {
+	a  *sctp.Association
+	st *dialedState
+
+	mu   sync.Mutex
+	next uint16
+	used map[uint16]bool
+}
+
+// muxStreams is the number of outbound streams a multiplexing proxy asks
+// for; each carries one session at a time.
+const muxStreams = 1024
+
+func (m *muxAssociation) OpenStream(ctx context.Context) (net.Conn, error) {
+	select {
+	case <-m.a.Done():
+		return nil, &net.OpError{Op: "open stream", Net: "sctp", Err: net.ErrClosed}
+	default:
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.used == nil {
+		m.used = map[uint16]bool{}
+	}
+	limit := uint16(muxStreams)
+	if n := m.a.OutboundStreams(); n > 0 && n < limit {
+		limit = n
+	}
+	for range limit {
+		id := m.next
+		m.next = (m.next + 1) % limit
+		if m.used[id] {
+			continue
+		}
+		s, err := m.a.OpenStream(id)
+		if err != nil {
+			return nil, err
+		}
+		m.used[id] = true
+		m.st.sessions.Add(1)
+		return &muxStream{Stream: s, m: m}, nil
+	}
+	return nil, fmt.Errorf("pgsctp: all %d streams of the association carry sessions", limit)
+}
+
+func (m *muxAssociation) Close() error {
+	shutdown(m.a)
+	return nil
+}
+
+type muxStream struct {
+	*sctp.Stream
+	m    *muxAssociation
+	once sync.Once
+}
+
+func (s *muxStream) Close() error {
+	err := s.Stream.Close()
+	s.once.Do(func() {
+		s.m.mu.Lock()
+		delete(s.m.used, s.ID())
+		s.m.mu.Unlock()
+		s.m.st.sessions.Add(-1)
+	})
+	return err
+}
+
+// AssociationStatus is what `pgsctp status` shows of one association.
+type AssociationStatus struct {
+	Local    string        `json:"local"`
+	Peer     []string      `json:"peer"`
+	Since    time.Time     `json:"since"`
+	Sessions int           `json:"sessions"`
+	Stats    assoc.Stats   `json:"stats"`
+	Err      string        `json:"error,omitempty"`
+	Age      time.Duration `json:"-"`
+}
+
+func associationStatus(a *sctp.Association, sessions int, since time.Time) AssociationStatus {
+	s := AssociationStatus{
+		Local:    a.LocalAddr().String(),
+		Since:    since,
+		Sessions: sessions,
+		Stats:    a.Stats(),
+	}
+	for _, ip := range a.PeerAddresses() {
+		s.Peer = append(s.Peer, ip.String())
+	}
+	if err := a.Err(); err != nil {
+		s.Err = err.Error()
+	}
+	return s
+}
