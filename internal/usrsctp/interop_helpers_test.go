@@ -1,0 +1,453 @@
+package usrsctp_test
+
+// Shared scaffolding of the interop tests: pgsctp (package sctp) on one side,
+// a usrsctp example program on the other, both inside a private network
+// namespace that has only lo, so nothing leaves loopback.
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pgsctp/pgsctp/internal/usrsctp"
+	"github.com/pgsctp/pgsctp/sctp"
+)
+
+// Fixed UDP ports are safe: every test has its own namespace.
+const (
+	peerUDP    = 31001 // the usrsctp program's local UDP port
+	ourUDP     = 31002 // pgsctp's UDP port
+	relayFront = 31003 // where the relay's client side sends
+	relayBack  = 31004 // the relay's socket toward the server
+	ourPort    = 5000  // pgsctp listener's SCTP port
+)
+
+// interopTimeout bounds every blocking step so that a stuck association
+// fails the test instead of hanging it; it is not a timing assertion.
+const interopTimeout = 40 * time.Second
+
+// env is one test's namespace, context and debug log.
+type env struct {
+	t   *testing.T
+	ctx context.Context
+	ns  *usrsctp.Netns
+	log *ringLog
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	usrsctp.Require(t)
+	ns := usrsctp.TestNetns(t)
+	ctx, cancel := context.WithTimeout(context.Background(), interopTimeout)
+	t.Cleanup(cancel)
+	e := &env{t: t, ctx: ctx, ns: ns, log: &ringLog{max: 300}}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("last pgsctp debug log lines:\n%s", e.log.String())
+		}
+	})
+	return e
+}
+
+// config is the pgsctp configuration of the tests: RFC defaults except
+// where a test changes them, and debug logs kept for failures
+// (PGSCTP_TEST_LOG=1 also prints them).
+func (e *env) config() *sctp.Config {
+	var h slog.Handler = slog.NewTextHandler(e.log, &slog.HandlerOptions{Level: slog.LevelDebug})
+	if os.Getenv("PGSCTP_TEST_LOG") != "" {
+		h = slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})
+	}
+	return &sctp.Config{Logger: slog.New(h)}
+}
+
+// fastConfig shortens pgsctp's retransmission timers so loss tests recover
+// in a fraction of a second on our side (RTO.Min is a local choice; RFC
+// 9260 section 16 recommends 1 s for the Internet, loopback needs less).
+func (e *env) fastConfig() *sctp.Config {
+	c := e.config()
+	c.Assoc.RTOInitial = 300 * time.Millisecond
+	c.Assoc.RTOMin = 200 * time.Millisecond
+	c.Assoc.RTOMax = time.Second
+	return c
+}
+
+// keep stops p at cleanup and prints its output if the test failed.
+func (e *env) keep(p *usrsctp.Process) *usrsctp.Process {
+	e.t.Cleanup(func() {
+		p.Stop()
+		if e.t.Failed() {
+			tail, total := p.DebugTail()
+			if len(tail) > 40 {
+				tail = tail[len(tail)-40:]
+			}
+			e.t.Logf("%s output:\n%s\n(%d debug lines; last ones:\n%s)", p.Name, p.Output(), total, strings.Join(tail, "\n"))
+		}
+	})
+	return p
+}
+
+func (e *env) must(p *usrsctp.Process, err error) *usrsctp.Process {
+	e.t.Helper()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return e.keep(p)
+}
+
+// dial runs sctp.Dial inside the namespace (its UDP socket is created
+// there) toward 127.0.0.1:sctpPort at UDP port udpPort.
+func (e *env) dial(sctpPort, udpPort int, cfg *sctp.Config) *sctp.Association {
+	e.t.Helper()
+	c := *cfg
+	c.UDPPort = ourUDP
+	c.PeerUDPPort = udpPort
+	var a *sctp.Association
+	err := e.ns.Do(func() (err error) {
+		a, err = sctp.Dial(e.ctx, fmt.Sprintf("127.0.0.1:%d", sctpPort), &c)
+		return err
+	})
+	if err != nil {
+		e.t.Fatalf("Dial: %v", err)
+	}
+	e.t.Cleanup(func() { a.Abort("test over") })
+	return a
+}
+
+// listen runs sctp.Listen inside the namespace on 127.0.0.1:ourPort, UDP
+// port ourUDP.
+func (e *env) listen(cfg *sctp.Config) *sctp.Listener {
+	e.t.Helper()
+	c := *cfg
+	c.UDPPort = ourUDP
+	var l *sctp.Listener
+	err := e.ns.Do(func() (err error) {
+		l, err = sctp.Listen(e.ctx, fmt.Sprintf("127.0.0.1:%d", ourPort), &c)
+		return err
+	})
+	if err != nil {
+		e.t.Fatalf("Listen: %v", err)
+	}
+	e.t.Cleanup(func() { l.Close() })
+	return l
+}
+
+// relay starts a Relay inside the namespace: clients send to relayFront,
+// and it forwards from relayBack to serverUDP. Each datagram goes through
+// the filter (nil: forward everything).
+func (e *env) relay(serverUDP int, f *filter) *usrsctp.Relay {
+	e.t.Helper()
+	var front, back net.PacketConn
+	err := e.ns.Do(func() (err error) {
+		if front, err = net.ListenPacket("udp4", fmt.Sprintf("127.0.0.1:%d", relayFront)); err != nil {
+			return err
+		}
+		if back, err = net.ListenPacket("udp4", fmt.Sprintf("127.0.0.1:%d", relayBack)); err != nil {
+			front.Close()
+		}
+		return err
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var inspect func(usrsctp.Direction, []byte) bool
+	if f != nil {
+		inspect = f.inspect
+	}
+	r := usrsctp.NewRelay(front, back, netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), uint16(serverUDP)), inspect)
+	e.t.Cleanup(func() {
+		r.Close()
+		if f != nil && e.t.Failed() {
+			e.t.Logf("relay ladder (last %d of %d packets):\n%s", len(f.tail()), f.total(), strings.Join(f.tail(), "\n"))
+		}
+	})
+	return r
+}
+
+// Chunk types (RFC 9260 section 3.2) the tests look for.
+const (
+	ctData             = 0
+	ctInit             = 1
+	ctInitAck          = 2
+	ctSack             = 3
+	ctHeartbeat        = 4
+	ctHeartbeatAck     = 5
+	ctAbort            = 6
+	ctShutdown         = 7
+	ctShutdownAck      = 8
+	ctError            = 9
+	ctCookieEcho       = 10
+	ctCookieAck        = 11
+	ctShutdownComplete = 14
+)
+
+var chunkNames = map[byte]string{
+	ctData: "DATA", ctInit: "INIT", ctInitAck: "INIT-ACK", ctSack: "SACK", ctHeartbeat: "HB",
+	ctHeartbeatAck: "HB-ACK", ctAbort: "ABORT", ctShutdown: "SHUTDOWN", ctShutdownAck: "SHUTDOWN-ACK",
+	ctError: "ERROR", ctCookieEcho: "COOKIE-ECHO", ctCookieAck: "COOKIE-ACK", ctShutdownComplete: "SHUTDOWN-COMPLETE",
+	0xC0: "FORWARD-TSN", 0x0F: "AUTH", 0xC1: "ASCONF", 0x80: "ASCONF-ACK", 0x82: "RE-CONFIG",
+}
+
+// rawChunk is one chunk of a packet, parsed here independently of package
+// chunk so that the tests do not trust the codec they check.
+type rawChunk struct {
+	Type, Flags byte
+	Value       []byte // without the chunk header and padding
+}
+
+func (c rawChunk) String() string {
+	n, ok := chunkNames[c.Type]
+	if !ok {
+		n = fmt.Sprintf("type%d", c.Type)
+	}
+	switch c.Type {
+	case ctData:
+		if len(c.Value) >= 12 {
+			return fmt.Sprintf("DATA(tsn=%d sid=%d len=%d flags=%#x)", binary.BigEndian.Uint32(c.Value), binary.BigEndian.Uint16(c.Value[4:]), len(c.Value)-12, c.Flags)
+		}
+	case ctSack:
+		if len(c.Value) >= 12 {
+			return fmt.Sprintf("SACK(cum=%d gaps=%d dups=%d)", binary.BigEndian.Uint32(c.Value), binary.BigEndian.Uint16(c.Value[8:]), binary.BigEndian.Uint16(c.Value[10:]))
+		}
+	}
+	return n
+}
+
+// rawPacket is a parsed SCTP common header and its chunks.
+type rawPacket struct {
+	Src, Dst uint16
+	Tag      uint32
+	Chunks   []rawChunk
+}
+
+func parsePacket(b []byte) (rawPacket, error) {
+	var p rawPacket
+	if len(b) < 12 {
+		return p, fmt.Errorf("%d bytes: shorter than the common header", len(b))
+	}
+	p.Src, p.Dst, p.Tag = binary.BigEndian.Uint16(b), binary.BigEndian.Uint16(b[2:]), binary.BigEndian.Uint32(b[4:])
+	for rest := b[12:]; len(rest) > 0; {
+		if len(rest) < 4 {
+			return p, errors.New("truncated chunk header")
+		}
+		l := int(binary.BigEndian.Uint16(rest[2:]))
+		if l < 4 || l > len(rest) {
+			return p, fmt.Errorf("chunk length %d with %d bytes left", l, len(rest))
+		}
+		p.Chunks = append(p.Chunks, rawChunk{Type: rest[0], Flags: rest[1], Value: rest[4:l]})
+		rest = rest[min((l+3)&^3, len(rest)):]
+	}
+	return p, nil
+}
+
+func (p rawPacket) has(t byte) bool {
+	for _, c := range p.Chunks {
+		if c.Type == t {
+			return true
+		}
+	}
+	return false
+}
+
+func (p rawPacket) first(t byte) (rawChunk, bool) {
+	for _, c := range p.Chunks {
+		if c.Type == t {
+			return c, true
+		}
+	}
+	return rawChunk{}, false
+}
+
+// tlv is one parameter or error cause (type, value).
+type tlv struct {
+	Type  uint16
+	Value []byte
+}
+
+func parseTLVs(b []byte) ([]tlv, error) {
+	var out []tlv
+	for len(b) > 0 {
+		if len(b) < 4 {
+			return out, errors.New("truncated TLV header")
+		}
+		l := int(binary.BigEndian.Uint16(b[2:]))
+		if l < 4 || l > len(b) {
+			return out, fmt.Errorf("TLV length %d with %d bytes left", l, len(b))
+		}
+		out = append(out, tlv{Type: binary.BigEndian.Uint16(b), Value: b[4:l]})
+		b = b[min((l+3)&^3, len(b)):]
+	}
+	return out, nil
+}
+
+// filter is a Relay inspection function that records a ladder of what
+// crossed and drops the datagrams a rule selects.
+type filter struct {
+	// drop, if set, is asked about every datagram (in the order they
+	// cross, per direction) and returns true to drop it.
+	drop func(d usrsctp.Direction, p rawPacket) bool
+	// seen, if set, sees every parsed datagram (dropped ones too).
+	seen func(d usrsctp.Direction, p rawPacket, raw []byte)
+
+	mu      sync.Mutex
+	ladder  []string
+	n       int
+	dropped []string
+	bad     []string
+}
+
+func (f *filter) inspect(d usrsctp.Direction, b []byte) bool {
+	p, err := parsePacket(b)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err != nil {
+		f.bad = append(f.bad, fmt.Sprintf("dir %d: %v: %x", d, err, b))
+		return true
+	}
+	if f.seen != nil {
+		f.seen(d, p, b)
+	}
+	drop := f.drop != nil && f.drop(d, p)
+	arrow := "client -> server"
+	if d == usrsctp.ToClient {
+		arrow = "client <- server"
+	}
+	line := fmt.Sprintf("%s %v", arrow, p.Chunks)
+	if drop {
+		line += "  DROPPED"
+		f.dropped = append(f.dropped, line)
+	}
+	f.n++
+	f.ladder = append(f.ladder, line)
+	if len(f.ladder) > 80 {
+		f.ladder = f.ladder[len(f.ladder)-80:]
+	}
+	return !drop
+}
+
+func (f *filter) tail() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.ladder...)
+}
+
+func (f *filter) total() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.n
+}
+
+func (f *filter) droppedLines() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.dropped...)
+}
+
+func (f *filter) problems() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.bad...)
+}
+
+// dropNth returns a drop rule that drops, in direction d, the k-th
+// (1-based) datagram holding a chunk of type ct, for each k in nth.
+// Called with the filter's lock held.
+func dropNth(d usrsctp.Direction, ct byte, nth ...int) func(usrsctp.Direction, rawPacket) bool {
+	seen := 0
+	return func(dd usrsctp.Direction, p rawPacket) bool {
+		if dd != d || !p.has(ct) {
+			return false
+		}
+		seen++
+		for _, k := range nth {
+			if k == seen {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// anyOf combines drop rules: a datagram is dropped if one rule says so.
+// Every rule sees every datagram, so their counts stay right.
+func anyOf(rules ...func(usrsctp.Direction, rawPacket) bool) func(usrsctp.Direction, rawPacket) bool {
+	return func(d usrsctp.Direction, p rawPacket) bool {
+		drop := false
+		for _, r := range rules {
+			if r(d, p) {
+				drop = true
+			}
+		}
+		return drop
+	}
+}
+
+// ringLog keeps the last max lines written to it (a slog handler's output).
+type ringLog struct {
+	mu    sync.Mutex
+	max   int
+	lines []string
+}
+
+func (r *ringLog) Write(b []byte) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, l := range bytes.Split(bytes.TrimRight(b, "\n"), []byte("\n")) {
+		r.lines = append(r.lines, string(l))
+	}
+	if len(r.lines) > r.max {
+		r.lines = append(r.lines[:0:0], r.lines[len(r.lines)-r.max:]...)
+	}
+	return len(b), nil
+}
+
+func (r *ringLog) String() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return strings.Join(r.lines, "\n")
+}
+
+// pattern returns n bytes that differ between messages (seed) and along the
+// message, so that a misplaced or duplicated fragment cannot go unnoticed.
+func pattern(seed, n int) []byte {
+	b := make([]byte, n)
+	x := uint32(seed)*2654435761 + 12345
+	for i := range b {
+		x ^= x << 13
+		x ^= x >> 17
+		x ^= x << 5
+		b[i] = byte(x)
+	}
+	if n >= 4 {
+		binary.BigEndian.PutUint32(b, uint32(seed))
+	}
+	return b
+}
+
+// eventually polls cond until it holds or ctx ends (at most a few seconds
+// after which the caller's assertion reports what it saw). It is for
+// effects that trail the event a test waited for, such as the relay
+// forwarding the last packet of an association; not a timing assertion.
+func eventually(ctx context.Context, cond func() bool) bool {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-tick.C:
+		}
+	}
+	return true
+}
