@@ -393,12 +393,21 @@ func TestOverrides(t *testing.T) {
 		t.Errorf("-c or --allowed-networks not applied")
 	}
 	// Bad values and names fail when the flags are parsed.
-	for _, args := range [][]string{{"--port", "x"}, {"-c", "nosuch=1"}, {"-c", "port"}, {"--sctp-delayed-ack", "1s"}} {
+	for _, args := range [][]string{{"--port", "x"}, {"-c", "nosuch=1"}, {"--sctp-delayed-ack", "1s"}} {
 		fs := flag.NewFlagSet("server", flag.ContinueOnError)
 		fs.SetOutput(io.Discard)
 		s.AddFlags(fs)
 		if err := fs.Parse(args); err == nil {
 			t.Errorf("flags %q accepted", args)
+		}
+	}
+	// -c without '=' names the configuration file, as the command-line
+	// contract of pgsctp server and proxy says (-c FILE); so does --config.
+	for _, args := range [][]string{{"-c", "/etc/pgsctp.conf"}, {"--config", "/etc/pgsctp.conf"}} {
+		fs := flag.NewFlagSet("server", flag.ContinueOnError)
+		o := s.AddFlags(fs)
+		if err := fs.Parse(args); err != nil || o.File() != "/etc/pgsctp.conf" {
+			t.Errorf("flags %q: file %q, err %v", args, o.File(), err)
 		}
 	}
 	// A bool flag may be given bare.

@@ -12,11 +12,20 @@ import (
 type Overrides struct {
 	set  *Set
 	list [][2]string
+	file string
 }
+
+// File is the configuration file named with -c FILE (or --config), if any.
+func (o *Overrides) File() string { return o.file }
+
+// Add overrides one setting, as a flag would; for flags a program defines
+// itself that set several settings at once.
+func (o *Overrides) Add(name, value string) error { return o.add(name, value) }
 
 // AddFlags defines one flag per setting on fs, named like the setting with
 // dashes (--listen-addresses, --sctp-rto-min), plus PostgreSQL's
-// "-c name=value". Their values land in the returned Overrides; the
+// "-c name=value". "-c FILE" (an argument without '=') and --config FILE
+// name the configuration file instead (File). Their values land in the returned Overrides; the
 // setting's default is not copied into the flag, so only flags actually
 // given override the file.
 func (s *Set) AddFlags(fs *flag.FlagSet) *Overrides {
@@ -25,7 +34,8 @@ func (s *Set) AddFlags(fs *flag.FlagSet) *Overrides {
 		fs.Var(&settingFlag{o: o, st: st}, strings.ReplaceAll(st.Name, "_", "-"),
 			fmt.Sprintf("%s (%s; default %q)", st.Description, st.Context, st.Default))
 	}
-	fs.Var(cFlag{o}, "c", "set any setting: -c name=value (repeatable)")
+	fs.Var(cFlag{o}, "c", "configuration file (-c FILE), or any setting (-c name=value, repeatable)")
+	fs.Func("config", "configuration file (pgsctp.conf, postgresql.conf syntax)", func(v string) error { o.file = v; return nil })
 	return o
 }
 
@@ -86,7 +96,8 @@ func (c cFlag) String() string { return "" }
 func (c cFlag) Set(s string) error {
 	name, value, ok := strings.Cut(s, "=")
 	if !ok {
-		return fmt.Errorf("-c %q: want name=value", s)
+		c.o.file = s
+		return nil
 	}
 	return c.o.add(strings.TrimSpace(name), strings.TrimSpace(value))
 }
