@@ -22,12 +22,25 @@ func FuzzPair(f *testing.F) {
 	f.Add([]byte{0, 1, 200, 1, 2, 50, 2, 30, 0, 0, 0x81, 90, 7, 0, 0})
 	f.Add([]byte{3, 20, 0, 4, 20, 0, 6, 3, 0, 0, 1, 255, 0, 2, 255, 1, 3, 17, 2, 200, 0, 7, 1, 0})
 	f.Add([]byte{5, 0, 0, 0, 0, 250, 0, 1, 250, 2, 100, 0, 5, 1, 0, 9, 30, 0, 8, 0, 0})
-	f.Fuzz(func(t *testing.T, ops []byte) {
+	f.Fuzz(runPairOps)
+}
+
+// runPairOps is FuzzPair's body.
+func runPairOps(t *testing.T, ops []byte) {
+	{
 		if len(ops) > 300 {
 			ops = ops[:300]
 		}
 		link := assoctest.LinkConfig{Delay: 10 * ms, Jitter: 3 * ms}
 		p := assoctest.New(t, assoctest.Options{Seed: 1, AZ: link, ZA: link, LadderTail: 60})
+		// A life of at most 100 operations and a few hundred KB needs far
+		// fewer packets than this; more is a runaway (a retransmission or
+		// acknowledgement storm).
+		p.Check = func() {
+			if n := len(p.Ladder.Entries) + p.Ladder.Omitted; n > 100000 {
+				p.Fatalf("runaway: %d ladder entries at %v", n, p.Clock.Since())
+			}
+		}
 		var toZ, toA []message
 		send := func(s *assoctest.Peer, list *[]message, b1, b2 byte) {
 			size := int(b2)*37%6000 + 8
@@ -116,5 +129,5 @@ func FuzzPair(f *testing.F) {
 				t.Errorf("%s: Closed.Err = %v", s.Name, c.Err)
 			}
 		}
-	})
+	}
 }
