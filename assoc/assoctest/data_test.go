@@ -115,3 +115,25 @@ func TestDataUnderLoss(t *testing.T) {
 		}
 	}
 }
+
+// A path with a small MTU: Config.MTU bounds every packet (RFC 9260
+// section 6.9: fragment "if the size of the user message to be sent causes
+// the outbound SCTP packet size to exceed the current MTU"), so a link
+// that drops anything larger loses nothing.
+func TestDataSmallMTU(t *testing.T) {
+	const mtu = 508
+	link := assoctest.LinkConfig{Delay: 5 * ms, MTU: mtu}
+	p := assoctest.New(t, assoctest.Options{A: assoc.Config{MTU: mtu}, Z: assoc.Config{MTU: mtu}, AZ: link, ZA: link})
+	connect(t, p)
+	msgs := makeMessages(newRand(p.Seed), 30, 2, []int{1, 100, 491, 492, 493, 2000, 9000}, 0.3)
+	enqueue(p.A, msgs)
+	if !p.RunUntil(func() bool { return len(p.Z.Messages) == len(msgs) }, 10*time.Minute) {
+		t.Fatalf("%d of %d messages", len(p.Z.Messages), len(msgs))
+	}
+	verifyDelivery(t, msgs, p.Z.Messages)
+	for _, e := range p.Ladder.Entries {
+		if e.Kind == assoctest.KindPacket && e.Fate != "" && e.Fate != "injected" {
+			t.Fatalf("a packet was dropped: %s", e.String())
+		}
+	}
+}

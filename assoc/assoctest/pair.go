@@ -8,7 +8,6 @@ import (
 	"os"
 	"runtime/debug"
 	"strconv"
-	"testing"
 	"time"
 
 	"github.com/pgsctp/pgsctp/assoc"
@@ -58,10 +57,23 @@ const (
 	maxPolls           = 100000  // packets from one PollTransmit loop
 )
 
+// TB is the part of testing.TB a Pair uses; *testing.T, *testing.B and
+// *testing.F satisfy it, and a program that is not a test can supply its
+// own (Fatalf must not return).
+type TB interface {
+	Helper()
+	Name() string
+	Logf(format string, args ...any)
+	Errorf(format string, args ...any)
+	Fatalf(format string, args ...any)
+	Failed() bool
+	Cleanup(func())
+}
+
 // Pair is two SCTP ends, A and Z, joined by two Links and a virtual Clock.
 // A Pair belongs to one test goroutine.
 type Pair struct {
-	TB     testing.TB
+	TB     TB
 	Seed   uint64
 	Clock  *Clock
 	A, Z   *Peer
@@ -78,7 +90,7 @@ type Pair struct {
 // New builds a Pair and, unless o.NoConnect, has A send its INIT (it is
 // delivered by the first Step). The seed is logged; when the test fails,
 // the tail of the ladder is logged too.
-func New(tb testing.TB, o Options) *Pair {
+func New(tb TB, o Options) *Pair {
 	tb.Helper()
 	seed := o.Seed
 	if env := os.Getenv("ASSOCTEST_SEED"); env != "" {
@@ -145,7 +157,7 @@ func New(tb testing.TB, o Options) *Pair {
 	return p
 }
 
-func mustEndpoint(tb testing.TB, now time.Time, cfg assoc.Config, accept bool) *assoc.Endpoint {
+func mustEndpoint(tb TB, now time.Time, cfg assoc.Config, accept bool) *assoc.Endpoint {
 	tb.Helper()
 	e, err := assoc.NewEndpoint(now, cfg, accept)
 	if err != nil {
