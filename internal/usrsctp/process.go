@@ -30,6 +30,14 @@ const (
 // programs print it, e.g. "[S][0.012] Calling chunk OUTPUT".
 var debugLine = regexp.MustCompile(`^\[[A-Z]\]\[[0-9]+\.[0-9]+\] `)
 
+// unterminatedDebug matches a stack debug message that usrsctp prints
+// without a newline (user_recv_thread.c: "%s: Received %d bytes."), and
+// what follows it on the same line. The program's own printf output lands
+// there when it comes next, e.g. "[S][0.172] recv_function_udp: Received
+// 1188 bytes.Msg of length 8192 received from ...", so the rest is split
+// off as a line of its own (seen with discard_server under load).
+var unterminatedDebug = regexp.MustCompile(`^(\[[A-Z]\]\[[0-9]+\.[0-9]+\] recv_function_udp6?: Received [0-9]+ bytes\.)(.+)$`)
+
 // Process is one running usrsctp program. Its standard output and standard
 // error are captured together, line by line, in the order the program wrote
 // them (stdout is switched to line buffering with stdbuf when available, so
@@ -127,6 +135,20 @@ func (p *Process) capture(r io.Reader) {
 func (p *Process) add(line string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	for {
+		m := unterminatedDebug.FindStringSubmatch(line)
+		if m == nil {
+			break
+		}
+		p.addLocked(m[1])
+		line = m[2]
+	}
+	p.addLocked(line)
+	close(p.changed)
+	p.changed = make(chan struct{})
+}
+
+func (p *Process) addLocked(line string) {
 	if debugLine.MatchString(line) {
 		p.debugCount++
 		if len(p.debug) < maxDebugLines {
@@ -140,8 +162,6 @@ func (p *Process) add(line string) {
 	} else {
 		p.dropped++
 	}
-	close(p.changed)
-	p.changed = make(chan struct{})
 }
 
 // Lines returns a copy of the program's own output lines so far (stack debug

@@ -281,3 +281,20 @@ func TestFreeUDPPorts(t *testing.T) {
 		seen[p] = true
 	}
 }
+
+// TestGluedDebugLine: a program line printed right after one of usrsctp's
+// debug messages that lack a newline is split off and kept as a program
+// line (seen with discard_server: "...Received 1188 bytes.Msg of length").
+func TestGluedDebugLine(t *testing.T) {
+	p := &Process{changed: make(chan struct{})}
+	p.add("[S][0.172] recv_function_udp: Received 1188 bytes.Msg of length 8192 received from ::ffff:127.0.0.1:31002 on stream 3 with SSN 80 and TSN 1, PPID 0, context 47, complete 1.")
+	p.add("[S][0.173] recv_function_udp6: Received 20 bytes.[S][0.173] Calling chunk OUTPUT")
+	p.add("Notification of length 21 received.")
+	want := []string{"Msg of length 8192 received from ::ffff:127.0.0.1:31002 on stream 3 with SSN 80 and TSN 1, PPID 0, context 47, complete 1.", "Notification of length 21 received."}
+	if got := p.Lines(); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("lines %q; want %q", got, want)
+	}
+	if tail, n := p.DebugTail(); n != 3 || len(tail) != 3 {
+		t.Errorf("debug lines %q (%d); want 3", tail, n)
+	}
+}

@@ -1,0 +1,139 @@
+package usrsctp_test
+
+import (
+	"errors"
+	"io"
+	"regexp"
+	"slices"
+	"strconv"
+	"testing"
+
+	"github.com/pgsctp/pgsctp/internal/usrsctp"
+)
+
+// TestInteropDiscardBulk: pgsctp sends 4 MiB to usrsctp's discard_server
+// and shuts down; the server saw every byte, message by message.
+//
+// RFC 9260 behaviour checked: flow control against a real receiver window
+// (section 6.1 rule B: "The sender MUST NOT transmit new data to a given
+// transport address if it has cwnd + (PMTU - 1) or more bytes of data
+// outstanding"; usrsctp advertises 128 KiB) with congestion control (section
+// 7.2) over many round trips, and the shutdown that waits for all
+// outstanding data (section 9.2: "the endpoint ... MUST NOT send a SHUTDOWN
+// chunk until all outstanding DATA chunks have been acknowledged").
+func TestInteropDiscardBulk(t *testing.T) {
+	e := newEnv(t)
+	ds := e.must(usrsctp.StartDiscardServer(e.ctx, usrsctp.ServerOptions{Netns: e.ns, LocalUDPPort: peerUDP}))
+	a := e.dial(usrsctp.DiscardPort, peerUDP, e.config())
+
+	// 512 messages of 8 KiB: below discard_server's 10240-byte read
+	// buffer, so each message is one read and one "complete 1" line.
+	const n, size = 512, 8192
+	for i := range n {
+		if err := a.SendMessage(e.ctx, uint16(i%4), 0, pattern(i, size), false); err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+	}
+	if err := a.Shutdown(e.ctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	if err := a.Err(); err != nil {
+		t.Errorf("Err after graceful shutdown: %v", err)
+	}
+	st := a.Stats()
+	if st.BytesSent != n*size {
+		t.Errorf("Stats.BytesSent = %d; want %d", st.BytesSent, n*size)
+	}
+	t.Logf("stats: %+v", st)
+
+	// The server's lines, in order: n messages of size bytes, SSNs 0, 1,
+	// ... on each of the 4 streams.
+	msg := regexp.MustCompile(`^Msg of length (\d+) received from \S+ on stream (\d+) with SSN (\d+) and TSN \d+, PPID 0, context \d+, complete (\d)\.$`)
+	last := regexp.MustCompile(`^Msg of length 8192 received from \S+ on stream 3 with SSN 127 `)
+	if _, err := ds.WaitLine(e.ctx, last); err != nil {
+		t.Fatal(err)
+	}
+	var total, complete int
+	ssn := make([]int, 4)
+	for _, l := range ds.Lines() {
+		m := msg.FindStringSubmatch(l)
+		if m == nil {
+			continue
+		}
+		length, _ := strconv.Atoi(m[1])
+		sid, _ := strconv.Atoi(m[2])
+		s, _ := strconv.Atoi(m[3])
+		total += length
+		if m[4] == "1" {
+			complete++
+			if sid < 0 || sid >= 4 || s != ssn[sid] {
+				t.Errorf("message on stream %d with SSN %d; want SSN %v", sid, s, ssn)
+			} else {
+				ssn[sid]++
+			}
+		}
+	}
+	if total != n*size || complete != n {
+		t.Errorf("discard_server read %d bytes in %d complete messages; want %d in %d", total, complete, n*size, n)
+	}
+}
+
+// TestInteropDaytime: usrsctp's daytime_server sends one message and closes;
+// pgsctp delivers it and then reports the graceful end.
+//
+// RFC 9260 behaviour checked: DATA from the peer right after COOKIE ACK,
+// the PPID (section 3.3.1: "This value is passed to SCTP by its upper
+// layer and sent to its peer"), and the peer-initiated graceful shutdown
+// (section 9.2: "Upon reception of the SHUTDOWN chunk, the peer endpoint
+// MUST enter the SHUTDOWN-RECEIVED state ... MUST respond ... with a
+// SHUTDOWN ACK chunk").
+func TestInteropDaytime(t *testing.T) {
+	e := newEnv(t)
+	e.must(usrsctp.StartDaytimeServer(e.ctx, usrsctp.ServerOptions{Netns: e.ns, LocalUDPPort: peerUDP}))
+	f := &filter{}
+	var ladder []string
+	f.seen = func(d usrsctp.Direction, p rawPacket, raw []byte) {
+		for _, c := range p.Chunks {
+			switch c.Type {
+			case ctShutdown, ctShutdownAck, ctShutdownComplete, ctAbort:
+				ladder = append(ladder, strconv.Itoa(int(d))+":"+c.String())
+			}
+		}
+	}
+	e.relay(peerUDP, f)
+	a := e.dial(usrsctp.DaytimePort, relayFront, e.config())
+	m, err := a.ReceiveMessage(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// ctime(3): "Tue Nov 24 20:25:10 2026\n"
+	if !regexp.MustCompile(`^[A-Z][a-z]{2} [A-Z][a-z]{2} [ 0-9]\d \d\d:\d\d:\d\d \d{4}\n$`).Match(m.Data) {
+		t.Errorf("daytime message %q is not a ctime(3) line", m.Data)
+	}
+	if m.StreamID != 0 || m.PPID != usrsctp.DaytimePPID || m.Unordered {
+		t.Errorf("daytime message on stream %d, PPID %d, unordered %v; want 0, %d, false", m.StreamID, m.PPID, m.Unordered, usrsctp.DaytimePPID)
+	}
+	if _, err := a.ReceiveMessage(e.ctx); !errors.Is(err, io.EOF) {
+		t.Errorf("second ReceiveMessage: %v; want io.EOF after the server's SHUTDOWN", err)
+	}
+	select {
+	case <-a.Done():
+	case <-e.ctx.Done():
+		t.Fatal("association did not end after the server's SHUTDOWN")
+	}
+	if err := a.Err(); err != nil {
+		t.Errorf("Err after the peer's graceful shutdown: %v", err)
+	}
+	eventually(e.ctx, func() bool {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return len(ladder) >= 3
+	})
+	f.mu.Lock()
+	got := slices.Clone(ladder)
+	f.mu.Unlock()
+	if want := []string{"1:SHUTDOWN", "0:SHUTDOWN-ACK", "1:SHUTDOWN-COMPLETE"}; !slices.Equal(got, want) {
+		t.Errorf("shutdown ladder %v; want %v (0: pgsctp -> usrsctp, 1: back)", got, want)
+	}
+	t.Logf("%q, stats %+v", m.Data, a.Stats())
+}
