@@ -113,13 +113,15 @@ func runSession(ctx context.Context, c conn, addr string, o Options) (Result, er
 	}
 
 	res.ClientSide.Seconds = elapsed.Seconds()
-	res.ClientSide.Retransmissions = c.retransmissions()
+	ts := c.stats()
+	res.ClientSide.Retransmissions = ts.retransmissions
+	res.ClientSide.PacketsSent, res.ClientSide.PacketsReceived = ts.packetsSent, ts.packetsReceived
 	cpu.fill(&res.ClientSide)
 	res.ServerSide = report.Side
 	res.Seconds = elapsed.Seconds()
 	res.MBPerSecond = float64(res.ClientSide.Bytes) / 1e6 / res.Seconds
 	res.MessagesPerSecond = float64(res.ClientSide.Messages) / res.Seconds
-	res.SRTTMicros = float64(c.srtt()) / float64(time.Microsecond)
+	res.SRTTMicros = float64(ts.srtt) / float64(time.Microsecond)
 	if rtts != nil {
 		res.Latency = rtts.stats()
 	}

@@ -50,6 +50,12 @@ type Side struct {
 	// Retransmissions counts data this side sent again (SCTP: DATA chunks
 	// by T3 and fast retransmit; TCP: the kernel's segments).
 	Retransmissions uint64 `json:"retransmissions"`
+	// PacketsSent and PacketsReceived are this side's SCTP packets (TCP:
+	// segments, Linux only) over the whole association or connection,
+	// handshake included: with Messages they show how many packets a
+	// message took and how often the receiver acknowledged.
+	PacketsSent     uint64 `json:"packets_sent"`
+	PacketsReceived uint64 `json:"packets_received"`
 	// CPUMeasured says whether the CPU fields hold figures (getrusage is
 	// not available everywhere).
 	CPUMeasured   bool    `json:"cpu_measured"`
@@ -194,6 +200,8 @@ func (r *Result) WriteText(w io.Writer) error {
 	}
 	fmt.Fprintf(&b, "  retransmissions  client %d, server %d; SRTT %.1f us\n",
 		r.ClientSide.Retransmissions, r.ServerSide.Retransmissions, r.SRTTMicros)
+	fmt.Fprintf(&b, "  packets          client sent %d, received %d; server sent %d, received %d\n",
+		r.ClientSide.PacketsSent, r.ClientSide.PacketsReceived, r.ServerSide.PacketsSent, r.ServerSide.PacketsReceived)
 	fmt.Fprintf(&b, "  CPU              client %s\n", cpuText(r.ClientSide))
 	fmt.Fprintf(&b, "                   server %s\n", cpuText(r.ServerSide))
 	_, err := io.WriteString(w, b.String())

@@ -249,7 +249,9 @@ func (s *Server) session(ctx context.Context, cancel context.CancelCauseFunc, tr
 		last = time.Now()
 	}
 	side.Seconds = last.Sub(start).Seconds()
-	side.Retransmissions = c.retransmissions()
+	ts := c.stats()
+	side.Retransmissions = ts.retransmissions
+	side.PacketsSent, side.PacketsReceived = ts.packetsSent, ts.packetsReceived
 	cpu.fill(side)
 
 	rep := reportMsg{Side: *side}

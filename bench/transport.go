@@ -44,16 +44,22 @@ type message struct {
 type conn interface {
 	send(ctx context.Context, stream uint16, control bool, p []byte) error
 	recv(ctx context.Context) (message, error)
-	// retransmissions is the transport's count of retransmitted data so
-	// far, and srtt its smoothed round-trip time (zero if unknown).
-	retransmissions() uint64
-	srtt() time.Duration
+	// stats are the transport's counters so far.
+	stats() transportStats
 	// finish closes gracefully: for SCTP a SHUTDOWN exchange, for TCP a
 	// FIN after everything written.
 	finish(ctx context.Context) error
 	// abort closes at once.
 	abort()
 	remote() string
+}
+
+// transportStats are a transport's counters: retransmitted data, smoothed
+// round-trip time (zero if unknown) and packets.
+type transportStats struct {
+	retransmissions              uint64
+	srtt                         time.Duration
+	packetsSent, packetsReceived uint64
 }
 
 // sctpConn carries the protocol over an association's message API.
@@ -86,15 +92,19 @@ func (c *sctpConn) recv(ctx context.Context) (message, error) {
 	return message{}, fmt.Errorf("bench: message with PPID %#x on stream %d is not part of the bench protocol", m.PPID, m.StreamID)
 }
 
-func (c *sctpConn) retransmissions() uint64 { return c.a.Stats().Retransmissions }
-
-func (c *sctpConn) srtt() time.Duration {
-	for _, p := range c.a.Stats().Paths {
+func (c *sctpConn) stats() transportStats {
+	st := c.a.Stats()
+	s := transportStats{
+		retransmissions: st.Retransmissions,
+		packetsSent:     st.PacketsSent,
+		packetsReceived: st.PacketsReceived,
+	}
+	for _, p := range st.Paths {
 		if p.Primary {
-			return p.SRTT
+			s.srtt = p.SRTT
 		}
 	}
-	return 0
+	return s
 }
 
 func (c *sctpConn) finish(ctx context.Context) error {
@@ -204,8 +214,7 @@ func (t *tcpConn) ctxErr(ctx context.Context, err error) error {
 	return err
 }
 
-func (t *tcpConn) retransmissions() uint64 { r, _ := tcpInfo(t.c); return r }
-func (t *tcpConn) srtt() time.Duration     { _, s := tcpInfo(t.c); return s }
+func (t *tcpConn) stats() transportStats { return tcpInfo(t.c) }
 
 func (t *tcpConn) finish(ctx context.Context) error {
 	defer t.abort()

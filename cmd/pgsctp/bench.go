@@ -39,6 +39,11 @@ Client:
 Flags (- or --):
 `
 
+// maxBenchMTU is the largest UDP payload package sctp reads (its
+// maxDatagram, unexported): a larger --mtu makes the peer drop every full
+// packet, and the run stalls rather than fails.
+const maxBenchMTU = 9216
+
 // runBench is `pgsctp bench`: flags to bench.Options, the run, the report.
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("pgsctp bench", flag.ContinueOnError)
@@ -58,7 +63,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		streams     = fs.Int("streams", 1, "client: spread messages over `N` streams (at most 1024)")
 		duration    = fs.Duration("duration", bench.DefaultDuration, "client: how long to send")
 		messages    = fs.Int("messages", 0, "client: send exactly `N` messages (or round trips) instead of for --duration")
-		mtu         = fs.Int("mtu", 0, "largest SCTP packet in `bytes` this side sends (default the sctp default, 1200)")
+		mtu         = fs.Int("mtu", 0, fmt.Sprintf("largest SCTP packet in `bytes` this side sends (default the sctp default, 1200; at most %d, the largest datagram pgsctp receives)", maxBenchMTU))
 		asJSON      = fs.Bool("json", false, "print one JSON object (server: one per session and line)")
 		cpuProfile  = fs.String("cpuprofile", "", "write a CPU profile of this process to `file` (client: the run; server: until it stops)")
 	)
@@ -76,8 +81,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	if *mtu < 0 {
-		return usageErr("negative --mtu")
+	if *mtu < 0 || *mtu > maxBenchMTU {
+		return usageErr("--mtu %d out of range 0..%d", *mtu, maxBenchMTU)
 	}
 	cfg := &sctp.Config{}
 	cfg.Assoc.MTU = *mtu
