@@ -331,13 +331,14 @@ func Describe(pkt []byte) string {
 			}
 		case chunk.TypeAbort, chunk.TypeError:
 			sb.WriteString("[")
+			sep := ""
 			if c.Flags&FlagT != 0 && c.Type == chunk.TypeAbort {
-				sb.WriteString("T ")
+				sb.WriteString("T")
+				sep = " "
 			}
-			for j, cause := range Causes(c.Value) {
-				if j > 0 {
-					sb.WriteString(", ")
-				}
+			for _, cause := range Causes(c.Value) {
+				sb.WriteString(sep)
+				sep = ", "
 				if n, ok := causeNames[cause.Code]; ok {
 					sb.WriteString(n)
 				} else {
