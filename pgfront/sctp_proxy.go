@@ -30,6 +30,7 @@ type SCTPDialer struct {
 	Logger *slog.Logger
 
 	cfg   atomic.Pointer[sctp.Config]
+	addrs atomic.Pointer[[]string]
 	once  sync.Once
 	mux   *MuxDialer
 	mu    sync.Mutex
@@ -50,6 +51,10 @@ func (d *SCTPDialer) init() {
 		if d.cfg.Load() == nil {
 			d.cfg.Store(d.Config)
 		}
+		if d.addrs.Load() == nil {
+			a := d.Addrs
+			d.addrs.Store(&a)
+		}
 		d.live = map[*sctp.Association]*dialedState{}
 		d.mux = &MuxDialer{DialAssociation: func(ctx context.Context) (Association, error) {
 			a, st, err := d.dialAssociation(ctx)
@@ -65,6 +70,18 @@ func (d *SCTPDialer) init() {
 func (d *SCTPDialer) SetConfig(cfg *sctp.Config) {
 	d.init()
 	d.cfg.Store(cfg)
+}
+
+// SetServers replaces the server addresses for associations dialed from now on.
+func (d *SCTPDialer) SetServers(addrs []string) {
+	d.init()
+	d.addrs.Store(&addrs)
+}
+
+// Servers are the server addresses in use.
+func (d *SCTPDialer) Servers() []string {
+	d.init()
+	return *d.addrs.Load()
 }
 
 // Dial opens one session's stream to the server.
@@ -90,11 +107,12 @@ func (d *SCTPDialer) Dial(ctx context.Context) (net.Conn, error) {
 }
 
 func (d *SCTPDialer) dialAssociation(ctx context.Context) (*sctp.Association, *dialedState, error) {
-	if len(d.Addrs) == 0 {
+	addrs := *d.addrs.Load()
+	if len(addrs) == 0 {
 		return nil, nil, errors.New("pgsctp: no server address")
 	}
 	var errs []error
-	for _, addr := range d.Addrs {
+	for _, addr := range addrs {
 		a, err := sctp.Dial(ctx, addr, d.cfg.Load())
 		if err != nil {
 			errs = append(errs, err)

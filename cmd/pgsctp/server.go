@@ -1,0 +1,151 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/pgsctp/pgsctp/internal/config"
+	"github.com/pgsctp/pgsctp/pgfront"
+)
+
+const serverUsage = `usage: pgsctp server [-c FILE] [--listen ADDR[,ADDR...]:PORT] [--upstream DIR|HOST:PORT] [--udp-port N] [flags]
+
+Runs beside PostgreSQL: accepts SCTP associations (over UDP, RFC 6951) and
+relays every PostgreSQL session they carry to PostgreSQL, byte for byte, so
+TLS, SCRAM, COPY, LISTEN/NOTIFY and replication work unchanged. Runs in the
+foreground until SIGINT or SIGTERM, then shuts associations down gracefully
+and exits 0; SIGHUP rereads the configuration file.
+
+  --listen ADDR[,ADDR...]:PORT  local addresses and SCTP port (listen_addresses, port)
+  --upstream DIR|HOST:PORT      PostgreSQL: a Unix socket directory or a TCP address
+  --udp-port N                  UDP encapsulation port (default 9899)
+  -c FILE                       pgsctp.conf (postgresql.conf syntax); -c name=value sets one setting
+  --describe-config             list every setting
+`
+
+func runServer(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	d := &daemon{name: "server", set: config.Server(), stderr: stderr}
+	code, done := d.parseFlags(args, stdout, serverUsage, func(fs *flag.FlagSet, o *config.Overrides) func() error {
+		listen := fs.String("listen", "", "ADDR[,ADDR...]:PORT: local addresses and SCTP port (sets listen_addresses and port)")
+		return func() error {
+			if *listen == "" {
+				return nil
+			}
+			hosts, port, err := splitHostsPort(*listen)
+			if err != nil {
+				return fmt.Errorf("--listen: %w", err)
+			}
+			if err := o.Add("listen_addresses", strings.Join(hosts, ",")); err != nil {
+				return err
+			}
+			if port != "" {
+				return o.Add("port", port)
+			}
+			return nil
+		}
+	})
+	if done {
+		return code
+	}
+	v := d.values
+	log := d.log
+
+	sl := pgfront.NewSessionListener(limits(v), log)
+	cfg := sctpConfig(v, log)
+	cfg.Assoc.Admit = sl.Admit
+	cfg.UDPPort = int(v.Int("udp_port"))
+	port := strconv.FormatInt(v.Int("port"), 10)
+	var listening []string
+	for _, host := range v.List("listen_addresses") {
+		if host == "*" {
+			host = ""
+		}
+		addr, err := sl.Listen(ctx, net.JoinHostPort(host, port), cfg)
+		if err != nil {
+			log.Error("cannot listen", "address", net.JoinHostPort(host, port), "err", err)
+			sl.Close()
+			return 1
+		}
+		listening = append(listening, addr.String())
+	}
+
+	var upstream atomic.Pointer[[2]string]
+	setUpstream := func(v *config.Values) string {
+		network, address := upstreamAddr(v.String("upstream"), int(v.Int("upstream_port")))
+		upstream.Store(&[2]string{network, address})
+		return address
+	}
+	target := setUpstream(v)
+	relay := &pgfront.Relay{
+		Dial: func(ctx context.Context) (net.Conn, error) {
+			u := upstream.Load()
+			var dl net.Dialer
+			return dl.DialContext(ctx, u[0], u[1])
+		},
+		Target:      "PostgreSQL at " + target,
+		MaxSessions: int(v.Int("max_associations") * v.Int("max_sessions_per_association")),
+		Logger:      log,
+	}
+	started := time.Now()
+	report := func() pgfront.Report {
+		return pgfront.Report{Role: "server", PID: os.Getpid(), Started: started, Listen: listening,
+			Upstream: upstream.Load()[1], Associations: sl.Status(), Sessions: pgfront.Sessions(relay)}
+	}
+	actx, stopAdmin := context.WithCancel(context.Background())
+	defer stopAdmin()
+	admin := adminPath(v, "server", v.Int("udp_port"))
+	if err := d.serveAdmin(actx, admin, v.String("metrics_listen"), report); err != nil {
+		log.Error("cannot start the admin interface", "err", err)
+		sl.Close()
+		return 1
+	}
+
+	serveCtx, stopServe := context.WithCancel(context.Background())
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		relay.Serve(serveCtx, sl)
+	}()
+	log.Info("pgsctp server ready", "listen", strings.Join(listening, ","), "upstream", target, "admin_socket", admin)
+
+	d.run(ctx, func(v *config.Values) {
+		sl.SetLimits(limits(v))
+		c := sctpConfig(v, log)
+		c.Assoc.Admit = sl.Admit
+		sl.SetConfig(c)
+		setUpstream(v)
+	})
+	sl.Close() // graceful SHUTDOWN of every association
+	stopServe()
+	<-served
+	return 0
+}
+
+func limits(v *config.Values) pgfront.Limits {
+	return pgfront.Limits{
+		AllowedNetworks:           v.Prefixes("allowed_networks"),
+		MaxAssociations:           int(v.Int("max_associations")),
+		MaxSessionsPerAssociation: int(v.Int("max_sessions_per_association")),
+	}
+}
+
+// upstreamAddr names PostgreSQL: an absolute directory holds its Unix
+// socket .s.PGSQL.<port>, "host:port" is TCP, a bare host uses port.
+func upstreamAddr(upstream string, port int) (network, address string) {
+	if !strings.HasPrefix(upstream, "/") {
+		if h, p, err := net.SplitHostPort(upstream); err == nil {
+			if n, err := strconv.Atoi(p); err == nil {
+				return pgfront.PostgresAddr(h, n)
+			}
+		}
+	}
+	return pgfront.PostgresAddr(upstream, port)
+}
