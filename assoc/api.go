@@ -145,7 +145,8 @@ type PathChange struct {
 }
 
 // Restarted: the peer restarted the association (RFC 9260 section 5.2.4);
-// data in flight may have been lost.
+// data in flight may have been lost, and the local verification tag has
+// changed. A Connected with the renegotiated stream counts follows.
 type Restarted struct{}
 
 // SendFailed: a message could not be delivered because the association

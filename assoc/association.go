@@ -420,6 +420,7 @@ func (a *Association) close(err error) {
 	a.timers = timers{}
 	for _, p := range a.paths {
 		p.t3, p.hbDeadline = time.Time{}, time.Time{}
+		p.flight, p.probe = 0, nil // the outstanding chunks go with tx.clear
 	}
 	for sid, n := range a.tx.unsentByStream() {
 		a.pushEvent(SendFailed{StreamID: sid, Bytes: n})

@@ -35,11 +35,14 @@ type rxState struct {
 	sackOut chunk.SackChunk
 }
 
-func (r *rxState) init(peerTSN uint32, inStreams uint16) {
+// init sets up the receive side for a peer whose first TSN is peerTSN;
+// window is the a_rwnd our INIT or INIT ACK advertised.
+func (r *rxState) init(peerTSN uint32, inStreams uint16, window uint32) {
 	*r = rxState{
 		tracker:    recvq.NewTracker(peerTSN),
 		reasm:      recvq.NewReassembler(inStreams),
 		highestTSN: peerTSN - 1,
+		lastAdv:    window,
 		dataIn:     r.dataIn, sackIn: r.sackIn, sackOut: r.sackOut,
 	}
 }

@@ -64,6 +64,13 @@ func (e *Endpoint) HandlePacket(now time.Time, from, to netip.AddrPort, pkt []by
 	if n == 0 || r.Err() != nil {
 		return Transmit{}, false, nil
 	}
+	if h.VerificationTag == 0 && first.Type != chunk.TypeInit {
+		// 8.5.1 (A): "When an endpoint receives an SCTP packet with the
+		// Verification Tag set to 0, it SHOULD verify that the packet
+		// contains only an INIT chunk. Otherwise, the receiver MUST
+		// silently discard the packet."
+		return Transmit{}, false, nil
+	}
 	portOK := e.cfg.LocalPort == 0 || h.DstPort == e.cfg.LocalPort
 	out := func(vtag uint32, c chunk.Chunk) (Transmit, bool, *Association) {
 		b := chunk.AppendHeader(buf[:0], chunk.Header{SrcPort: h.DstPort, DstPort: h.SrcPort, VerificationTag: vtag})

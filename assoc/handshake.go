@@ -91,7 +91,7 @@ func (a *Association) handleInitAck(now time.Time, h chunk.Header, c chunk.Raw) 
 	a.outStreams = min(a.cfg.OutboundStreams, ia.InboundStreams)
 	a.inStreams = min(a.cfg.MaxInboundStreams, ia.OutboundStreams)
 	a.setPeerWindow(ia.AdvRecvWindow)
-	a.rx.init(ia.InitialTSN, a.inStreams)
+	a.rx.init(ia.InitialTSN, a.inStreams, a.cfg.RecvWindow)
 	a.cookieEcho = clone(ia.StateCookie)
 	a.peerAddrs = presented(a.paths[a.primary].addr, &ia.InitChunk)
 	if len(ia.Unrecognized) > 0 {
@@ -277,7 +277,7 @@ func (a *Association) handleCookieEcho(now time.Time, h chunk.Header, from, to n
 			a.outStreams = min(ck.localOS, ck.peerMIS)
 			a.inStreams = min(ck.localMIS, ck.peerOS)
 			a.setPeerWindow(ck.peerRwnd)
-			a.rx.init(ck.peerTSN, a.inStreams)
+			a.rx.init(ck.peerTSN, a.inStreams, a.cfg.RecvWindow)
 			a.timers.stop(timerInit)
 			a.timers.stop(timerCookie)
 			a.established(now)
@@ -321,7 +321,7 @@ func (a *Association) restart(now time.Time, ck *cookie, from, to netip.AddrPort
 	a.errors = 0
 	a.paths[0] = a.newPath(from, to.Addr(), now)
 	a.setPeerWindow(ck.peerRwnd)
-	a.rx.init(ck.peerTSN, a.inStreams)
+	a.rx.init(ck.peerTSN, a.inStreams, a.cfg.RecvWindow)
 	a.peerAddrs = ck.peerAddrs
 	a.state = StateEstablished
 	a.pushEvent(Restarted{})
@@ -340,7 +340,7 @@ func newServer(now time.Time, cfg Config, s *cookieSigner, ck *cookie, from, to 
 	a.tx.init(ck.localTSN, a.outStreams)
 	a.tx.peerRwnd = ck.peerRwnd
 	a.paths = []*path{a.newPath(from, to.Addr(), now)}
-	a.rx.init(ck.peerTSN, a.inStreams)
+	a.rx.init(ck.peerTSN, a.inStreams, a.cfg.RecvWindow)
 	a.peerAddrs = ck.peerAddrs
 	a.established(now)
 	a.sendCookieAck = true
