@@ -303,6 +303,22 @@ type filter struct {
 	n       int
 	dropped []string
 	bad     []string
+	// Recovery bookkeeping: chunk types and DATA TSNs dropped in a
+	// direction and not yet seen forwarded in that direction since.
+	lostTypes map[dirType]int
+	lostTSNs  map[dirTSN]bool
+	// counts of forwarded datagrams holding a chunk type.
+	counts map[dirType]int
+}
+
+type dirType struct {
+	d usrsctp.Direction
+	t byte
+}
+
+type dirTSN struct {
+	d   usrsctp.Direction
+	tsn uint32
 }
 
 func (f *filter) inspect(d usrsctp.Direction, b []byte) bool {
@@ -317,6 +333,26 @@ func (f *filter) inspect(d usrsctp.Direction, b []byte) bool {
 		f.seen(d, p, b)
 	}
 	drop := f.drop != nil && f.drop(d, p)
+	if f.lostTypes == nil {
+		f.lostTypes, f.lostTSNs, f.counts = map[dirType]int{}, map[dirTSN]bool{}, map[dirType]int{}
+	}
+	for _, c := range p.Chunks {
+		k := dirType{d, c.Type}
+		if drop {
+			f.lostTypes[k]++
+		} else {
+			delete(f.lostTypes, k)
+			f.counts[k]++
+		}
+		if c.Type == ctData && len(c.Value) >= 4 {
+			k := dirTSN{d, binary.BigEndian.Uint32(c.Value)}
+			if drop {
+				f.lostTSNs[k] = true
+			} else {
+				delete(f.lostTSNs, k)
+			}
+		}
+	}
 	arrow := "client -> server"
 	if d == usrsctp.ToClient {
 		arrow = "client <- server"
@@ -350,6 +386,30 @@ func (f *filter) droppedLines() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]string(nil), f.dropped...)
+}
+
+// unrecovered lists what was dropped and never seen again in the same
+// direction: chunk types (a retransmitted INIT, COOKIE ECHO, SHUTDOWN, ...,
+// or the answer to one) and DATA TSNs (a retransmission).
+func (f *filter) unrecovered() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for k := range f.lostTypes {
+		out = append(out, fmt.Sprintf("direction %d: %s", k.d, rawChunk{Type: k.t}))
+	}
+	for k := range f.lostTSNs {
+		out = append(out, fmt.Sprintf("direction %d: DATA TSN %d", k.d, k.tsn))
+	}
+	return out
+}
+
+// count returns how many forwarded datagrams in direction d held a chunk
+// of type t.
+func (f *filter) count(d usrsctp.Direction, t byte) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.counts[dirType{d, t}]
 }
 
 func (f *filter) problems() []string {

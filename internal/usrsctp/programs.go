@@ -53,8 +53,9 @@ func (o ServerOptions) args() ([]string, error) {
 	return a, nil
 }
 
-// StartEchoServer starts echo_server (SCTP port 7) and returns once its UDP
-// port is bound. It echoes every complete message back on the stream it came
+// StartEchoServer starts echo_server (SCTP port 7) and returns once it
+// answers INIT (see WaitListening; with RemoteUDPPort set, once its UDP
+// port is bound). It echoes every complete message back on the stream it came
 // on, with the same PPID and unordered flag, and prints one "Msg of length
 // N received from ADDR:PORT on stream S with SSN ... PPID P, context 47,
 // complete C." line per read (see README.md for the 10240-byte limit).
@@ -75,6 +76,9 @@ func StartDaytimeServer(ctx context.Context, o ServerOptions) (*Process, error) 
 	return startServer(ctx, DaytimeServerProgram, o)
 }
 
+// serverPorts are the compiled-in SCTP ports of the servers.
+var serverPorts = map[string]int{EchoServerProgram: EchoPort, DiscardServerProgram: DiscardPort, DaytimeServerProgram: DaytimePort}
+
 func startServer(ctx context.Context, program string, o ServerOptions) (*Process, error) {
 	args, err := o.args()
 	if err != nil {
@@ -87,6 +91,12 @@ func startServer(ctx context.Context, program string, o ServerOptions) (*Process
 	if err := p.WaitUDPBound(ctx, o.LocalUDPPort); err != nil {
 		p.Stop()
 		return nil, err
+	}
+	if o.RemoteUDPPort == 0 {
+		if err := p.WaitListening(ctx, o.Netns, o.LocalUDPPort, serverPorts[program]); err != nil {
+			p.Stop()
+			return nil, err
+		}
 	}
 	return p, nil
 }
@@ -143,8 +153,9 @@ type TsctpServerOptions struct {
 	Verbose      bool   // -v: "Connection accepted from A:P" per association
 }
 
-// StartTsctpServer starts a tsctp receiver and returns once its UDP port is
-// bound. It accepts associations forever, counting what it receives; when
+// StartTsctpServer starts a tsctp receiver and returns once it answers INIT
+// on 127.0.0.1 (WaitListening; with another LocalAddr, once its UDP port is
+// bound). It accepts associations forever, counting what it receives; when
 // an association ends it prints one result line (ParseTsctpReceiver).
 func StartTsctpServer(ctx context.Context, o TsctpServerOptions) (*Process, error) {
 	if o.LocalUDPPort <= 0 || o.LocalUDPPort > 65535 {
@@ -173,6 +184,16 @@ func StartTsctpServer(ctx context.Context, o TsctpServerOptions) (*Process, erro
 	if err := p.WaitUDPBound(ctx, o.LocalUDPPort); err != nil {
 		p.Stop()
 		return nil, err
+	}
+	if o.LocalAddr == "" || o.LocalAddr == "127.0.0.1" {
+		port := o.Port
+		if port == 0 {
+			port = TsctpDefaultPort
+		}
+		if err := p.WaitListening(ctx, o.Netns, o.LocalUDPPort, port); err != nil {
+			p.Stop()
+			return nil, err
+		}
 	}
 	return p, nil
 }
