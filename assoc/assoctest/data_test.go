@@ -82,7 +82,13 @@ func TestDataUnderLoss(t *testing.T) {
 		for _, seed := range []uint64{1, 2, 3} {
 			t.Run(fmt.Sprintf("loss=%.0f%%/seed=%d", loss*100, seed), func(t *testing.T) {
 				link := assoctest.LinkConfig{Delay: 15 * ms, Jitter: 10 * ms, Loss: loss, Duplicate: 0.02, Reorder: 0.02}
-				p := assoctest.New(t, assoctest.Options{Seed: seed*1000 + uint64(loss*100), AZ: link, ZA: link})
+				// Max.Init.Retransmits is raised: at 30 % loss both ways a
+				// handshake attempt fails half the time, and nine failures
+				// in a row (INIT and COOKIE ECHO share the count in this
+				// core) legitimately end the setup - seen with
+				// ASSOCTEST_SEED=191.
+				cfg := assoc.Config{MaxInitRetransmits: 20}
+				p := assoctest.New(t, assoctest.Options{Seed: seed*1000 + uint64(loss*100), A: cfg, Z: cfg, AZ: link, ZA: link})
 				rng := rand.New(rand.NewPCG(p.Seed, 9))
 				sizes := []int{10, 77, 500, 1100, 1201, 2999, 4500}
 				toZ := makeMessages(rng, 80, 4, sizes, 0.2)
@@ -98,16 +104,16 @@ func TestDataUnderLoss(t *testing.T) {
 				}
 				verifyDelivery(t, toZ, p.Z.Messages)
 				verifyDelivery(t, toA, p.A.Messages)
-				// And a graceful end, under the same loss.
+				// And a graceful end, with some loss still. (Not the full
+				// loss: at 30 %, five SHUTDOWNs in a row can be lost at an
+				// RTO backed off to RTO.Max, and T5-shutdown-guard then
+				// rightly aborts - seen with ASSOCTEST_SEED=128.)
+				p.AZ.Loss, p.ZA.Loss = min(loss, 0.05), min(loss, 0.05)
 				p.A.Shutdown()
 				if !p.RunUntil(p.Closed, time.Hour) {
 					t.Fatalf("shutdown did not complete: A %s, Z %s", p.A.State(), p.Z.State())
 				}
-				for _, s := range []*assoctest.Peer{p.A, p.Z} {
-					if c, _ := s.Closed(); c.Err != nil {
-						t.Errorf("%s closed with %v, want a graceful close", s.Name, c.Err)
-					}
-				}
+				checkGracefulClose(t, p, p.A)
 				st := p.A.Stats()
 				t.Logf("A: %d packets sent, %d retransmissions (%d fast, %d T3 expiries), virtual time %v",
 					st.PacketsSent, st.Retransmissions, st.FastRetransmits, st.T3Expiries, p.Clock.Since())

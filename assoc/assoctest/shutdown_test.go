@@ -48,11 +48,7 @@ func TestShutdownGracefulWithQueuedData(t *testing.T) {
 			if !p.RunUntil(p.Closed, time.Hour) {
 				t.Fatalf("not closed: A %s, Z %s", p.A.State(), p.Z.State())
 			}
-			for _, s := range []*assoctest.Peer{p.A, p.Z} {
-				if c, _ := s.Closed(); c.Err != nil {
-					t.Errorf("%s: Closed.Err = %v, want nil", s.Name, c.Err)
-				}
-			}
+			checkGracefulClose(t, p, closer)
 			verifyDelivery(t, toOther, other.Messages)
 			// Section 9.2: the peer of the SHUTDOWN "... MUST NOT accept
 			// new data from its SCTP user", but data it had queued still
