@@ -4,6 +4,7 @@ import (
 	"unsafe"
 
 	"github.com/pgsctp/pgsctp/assoc"
+	"github.com/pgsctp/pgsctp/chunk"
 )
 
 // trace is what the invariants remember about one association.
@@ -18,6 +19,9 @@ type trace struct {
 
 	tagsKnown         bool
 	localTag, peerTag uint32
+
+	tsnKnown   bool
+	highestTSN uint32 // highest DATA TSN this association sent
 }
 
 // invariantChecker is the optional self-check of the core: if
@@ -152,4 +156,54 @@ func aliases(b, buf []byte) bool {
 	p := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
 	lo := uintptr(unsafe.Pointer(unsafe.SliceData(buf)))
 	return p >= lo && p+uintptr(len(b)) <= lo+uintptr(len(buf))
+}
+
+// flightCwnd is the association's bytes in flight and congestion window,
+// summed over its paths.
+func (s *Peer) flightCwnd(a *assoc.Association) (flight, cwnd int) {
+	var st assoc.Stats
+	s.p.guard(s.Name+".Stats", func() { st = a.Stats() })
+	for _, ps := range st.Paths {
+		flight += ps.Flight
+		cwnd += ps.Cwnd
+	}
+	return flight, cwnd
+}
+
+// checkRuleB looks at the packet just emitted (the last ladder entry):
+// if it carries new DATA (a TSN above any sent before), the flight before
+// it must have been below cwnd + PMTU - 1. RFC 9260 section 6.1, rule B:
+// "At any given time, the sender MUST NOT transmit new data to a given
+// transport address if it has cwnd + (PMTU - 1) or more bytes of data
+// outstanding to that transport address."
+func (s *Peer) checkRuleB(a *assoc.Association, flight, cwnd int) {
+	s.p.TB.Helper()
+	tr := s.traces[a]
+	es := s.p.Ladder.Entries
+	if len(es) == 0 {
+		return
+	}
+	e := es[len(es)-1]
+	if e.Kind != KindPacket || e.Dir != s.out.Dir {
+		return
+	}
+	cs, _ := Chunks(e.Data)
+	fresh := false
+	for _, c := range cs {
+		if c.Type != chunk.TypeData {
+			continue
+		}
+		d, ok := ParseData(c.Value)
+		if !ok {
+			continue
+		}
+		if !tr.tsnKnown || int32(d.TSN-tr.highestTSN) > 0 {
+			fresh = true
+			tr.tsnKnown, tr.highestTSN = true, d.TSN
+		}
+	}
+	if fresh && flight >= cwnd+s.res.mtu-1 {
+		s.p.Fatalf("assoctest: %s sent new DATA with %d bytes outstanding and cwnd %d (RFC 9260 6.1 rule B: not with cwnd + PMTU - 1 = %d or more)",
+			s.Name, flight, cwnd, cwnd+s.res.mtu-1)
+	}
 }
