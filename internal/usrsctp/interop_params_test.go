@@ -272,4 +272,3 @@ func pnamesT(ts []uint16) []string {
 	}
 	return out
 }
-
