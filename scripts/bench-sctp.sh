@@ -39,7 +39,7 @@ client() {
 	local name=$1 counter=Udp:InDatagrams
 	shift
 	case " $* " in *" --tcp "*) counter=Tcp:InSegs ;; esac
-	echo "pgsctp bench $* 127.0.0.1:$PORT" >"$out/$name.cmd"
+	echo "pgsctp bench --json --duration ${SECONDS_EACH}s $* 127.0.0.1:$PORT" >"$out/$name.cmd"
 	local before
 	before=$(snmp $counter)
 	"$out/pgsctp" bench --json --duration "${SECONDS_EACH}s" "$@" "127.0.0.1:$PORT" >"$out/$name.json"
@@ -50,7 +50,7 @@ client() {
 # measure: the runs, inside the namespace; results in $out.
 measure() {
 	ip link set lo up 2>/dev/null || true
-	echo "pgsctp bench --server --listen 127.0.0.1:$PORT --udp-port $UDP_PORT --tcp" >"$out/server.cmd"
+	echo "pgsctp bench --server --listen 127.0.0.1:$PORT --udp-port $UDP_PORT --tcp --json" >"$out/server.cmd"
 	"$out/pgsctp" bench --server --listen "127.0.0.1:$PORT" --udp-port $UDP_PORT --tcp --json \
 		>"$out/server.jsonl" 2>"$out/server.err" &
 	local spid=$!
@@ -72,17 +72,17 @@ measure() {
 	# tsctp prints a debug trace of the stack (built with SCTP_DEBUG_ALL);
 	# full buffering to a file on tmpfs keeps that cheap, and the receiver
 	# flushes its result line when the association ends.
-	local rcmd="tsctp -E $((UDP_PORT + 1)) -L 127.0.0.1 -p $PORT"
-	local scmd="tsctp -E $((UDP_PORT + 2)) -U $((UDP_PORT + 1)) -p $PORT -l 65536 -T $SECONDS_EACH 127.0.0.1"
+	local rcmd="$TSCTP -E $((UDP_PORT + 1)) -L 127.0.0.1 -p $PORT"
+	local scmd="$TSCTP -E $((UDP_PORT + 2)) -U $((UDP_PORT + 1)) -p $PORT -l 65536 -T $SECONDS_EACH 127.0.0.1"
 	echo "$rcmd" >"$out/tsctp-receiver.cmd"
 	echo "$scmd" >"$out/tsctp-sender.cmd"
 	local before
 	before=$(snmp Udp:InDatagrams)
-	/usr/lib/usrsctp/$rcmd >"$out/tsctp-receiver.out" 2>&1 &
+	$rcmd >"$out/tsctp-receiver.out" 2>&1 &
 	local rpid=$!
 	sleep 0.3
 	TIMEFORMAT='%U %S'
-	{ time /usr/lib/usrsctp/$scmd >/dev/null 2>&1; } 2>"$out/tsctp-sender.time"
+	{ time $scmd >/dev/null 2>&1; } 2>"$out/tsctp-sender.time"
 	for _ in $(seq 200); do
 		grep -aqE '^[0-9]+, [0-9]+, [0-9]+, [0-9]+, ' "$out/tsctp-receiver.out" && break
 		sleep 0.05
@@ -192,13 +192,13 @@ section=$out/section.md
 	lat_row sctp-latency "pgsctp, SCTP over UDP"
 	lat_row tcp-latency "TCP (\`pgsctp bench --tcp\`)"
 	echo
-	echo "Commands (server first, then each client; \`--json\` and \`--duration ${SECONDS_EACH}s\` added to every client):"
+	echo "The exact commands, in the order run (\`scripts/bench-sctp.sh\` with BENCH_SECONDS=${SECONDS_EACH} runs them all):"
 	echo
 	echo '```'
-	cat "$out/server.cmd"
+	echo "$(cat "$out/server.cmd") &"
 	for n in sctp-throughput sctp-throughput-mtu9000 tcp-throughput sctp-latency tcp-latency; do cat "$out/$n.cmd"; done
 	if [ -f "$out/tsctp-receiver.cmd" ]; then
-		echo "$(cat "$out/tsctp-receiver.cmd")    # usrsctp receiver"
+		echo "$(cat "$out/tsctp-receiver.cmd") &    # usrsctp receiver"
 		echo "$(cat "$out/tsctp-sender.cmd")    # usrsctp sender"
 	fi
 	echo '```'
