@@ -301,8 +301,7 @@ func TestListenNotify(t *testing.T) {
 // answer, an ErrorResponse, naming what could not be reached.
 func TestPostgresUnreachable(t *testing.T) {
 	checkGoroutines(t)
-	s := startStack(t, stackOptions{})
-	s.server.Dial = pgfront.DialNet("unix", filepath.Join(t.TempDir(), ".s.PGSQL.1"))
+	s := startStack(t, stackOptions{serverDial: pgfront.DialNet("unix", filepath.Join(t.TempDir(), ".s.PGSQL.1"))})
 	ctx := context.Background()
 	_, err := s.dialer.Connect(ctx, s.goConnString())
 	var pgErr *pgconn.PgError

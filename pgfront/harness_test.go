@@ -106,6 +106,8 @@ type stackOptions struct {
 	// backendTCP makes the server relay reach PostgreSQL over loopback
 	// TCP instead of its Unix socket (PostgreSQL refuses TLS on a socket).
 	backendTCP bool
+	// serverDial, when set, replaces the server relay's way to PostgreSQL.
+	serverDial pgfront.DialFunc
 }
 
 func startStack(t *testing.T, o stackOptions) *stack {
@@ -129,8 +131,12 @@ func startStack(t *testing.T, o stackOptions) *stack {
 	if o.backendTCP {
 		network, address = pgfront.PostgresAddr(pg.Host, pg.Port)
 	}
+	dial := pgfront.DialNet(network, address)
+	if o.serverDial != nil {
+		dial = o.serverDial
+	}
 	s.server = &pgfront.Relay{
-		Dial:        pgfront.DialNet(network, address),
+		Dial:        dial,
 		Target:      "PostgreSQL at " + address,
 		MaxSessions: o.serverMax,
 		Logger:      s.logs.logger("server"),

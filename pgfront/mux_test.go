@@ -7,6 +7,7 @@ import (
 	"net"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/pgsctp/pgsctp/pgfront"
 )
@@ -139,7 +140,9 @@ func TestMuxDialerConcurrent(t *testing.T) {
 // gives up with its context.
 func TestMuxDialerCanceled(t *testing.T) {
 	release := make(chan struct{})
+	entered := make(chan struct{})
 	m := &pgfront.MuxDialer{DialAssociation: func(ctx context.Context) (pgfront.Association, error) {
+		close(entered)
 		<-release
 		return &fakeAssociation{}, nil
 	}}
@@ -152,8 +155,12 @@ func TestMuxDialerCanceled(t *testing.T) {
 		}
 		first <- err
 	}()
+	<-entered // the first Dial holds the association lock
 	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
+	go func() {
+		time.Sleep(10 * time.Millisecond) // let Dial wait first (not needed for correctness)
+		cancel()
+	}()
 	if _, err := m.Dial(ctx); !errors.Is(err, context.Canceled) {
 		t.Errorf("canceled Dial: %v", err)
 	}

@@ -244,9 +244,14 @@ func (r *Relay) carry(ctx context.Context, s *session) {
 	defer stop()
 	defer s.close("done")
 	log := r.logger()
+	// s.info is written only here and under r.mu (Sessions reads it);
+	// this goroutine may read it without the lock.
+	described := s.info
+	first, err := readFirst(s.client, orDefault(r.StartupTimeout, 60*time.Second), &described)
+	r.mu.Lock()
+	s.info = described
+	r.mu.Unlock()
 	info := &s.info
-
-	first, err := readFirst(s.client, orDefault(r.StartupTimeout, 60*time.Second), info)
 	if err != nil {
 		switch {
 		case ctx.Err() != nil:

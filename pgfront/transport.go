@@ -91,6 +91,9 @@ type MuxDialer struct {
 
 func (m *MuxDialer) acquire(ctx context.Context) error {
 	m.once.Do(func() { m.lock = make(chan struct{}, 1) })
+	if err := ctx.Err(); err != nil {
+		return err // select would pick at random between a free lock and a done ctx
+	}
 	select {
 	case m.lock <- struct{}{}:
 		return nil
