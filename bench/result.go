@@ -14,7 +14,7 @@ import (
 type Result struct {
 	Transport   string `json:"transport"` // "sctp" or "tcp"
 	Mode        Mode   `json:"mode"`
-	Server      string `json:"server"` // host:port dialed
+	Server      string `json:"server_addr"` // host:port dialed
 	MessageSize int    `json:"message_size"`
 	Streams     int    `json:"streams"`
 
@@ -35,7 +35,7 @@ type Result struct {
 
 	// ClientSide and ServerSide are each end's own counts and costs.
 	ClientSide Side `json:"client"`
-	ServerSide Side `json:"server_side"`
+	ServerSide Side `json:"server"`
 }
 
 // Side is one end's view of a run.
@@ -84,7 +84,7 @@ type ServerSession struct {
 	Mode        Mode   `json:"mode"`
 	MessageSize int    `json:"message_size"`
 	Streams     int    `json:"streams"`
-	Side        Side   `json:"server_side"`
+	Side        Side   `json:"server"`
 	// Err is why the session failed, empty if it did not.
 	Err string `json:"error,omitempty"`
 }

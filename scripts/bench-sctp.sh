@@ -131,7 +131,7 @@ tput_row() { # name label
 	mbs=$(j "$1" .mb_per_s)
 	printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$2" "$(fmt "$mbs")" "$(fmt "$(j "$1" .messages_per_s)" 0)" \
 		"$(ratio "$mbs" "$tcp_mbs")" "$(per_msg "$1")" \
-		"$(fmt "$(j "$1" .client.cpu_s_per_gb)" 2)" "$(fmt "$(j "$1" .server_side.cpu_s_per_gb)" 2)" \
+		"$(fmt "$(j "$1" .client.cpu_s_per_gb)" 2)" "$(fmt "$(j "$1" .server.cpu_s_per_gb)" 2)" \
 		"$(j "$1" '.client.retransmissions')"
 }
 tcp_p50=$(j tcp-latency .latency.p50_us)
@@ -142,7 +142,7 @@ lat_row() { # name label
 	printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$2" "$(fmt "$(j "$1" .messages_per_s)" 0)" \
 		"$(fmt "$(j "$1" .latency.mean_us)")" "$(fmt "$p50")" "$(fmt "$(j "$1" .latency.p99_us)")" \
 		"$(ratio "$p50" "$tcp_p50")" "$(per_msg "$1")" \
-		"$(fmt "$(us_per_rt "$1" client)")" "$(fmt "$(us_per_rt "$1" server_side)")"
+		"$(fmt "$(us_per_rt "$1" client)")" "$(fmt "$(us_per_rt "$1" server)")"
 }
 
 section=$out/section.md
