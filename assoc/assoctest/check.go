@@ -32,14 +32,12 @@ type invariantChecker interface{ Invariants() error }
 // check runs the invariants of the current association after an input
 // (where names the input), then the Pair's Check hook.
 func (s *Peer) check(where string) {
-	s.p.TB.Helper()
 	a := s.Assoc
 	if a == nil {
 		return
 	}
 	tr := s.traces[a]
 	fail := func(format string, args ...any) {
-		s.p.TB.Helper()
 		s.p.Fatalf("assoctest: invariant after %s.%s at %s: "+format,
 			append([]any{s.Name, where, fmtDur(s.p.Clock.Since())}, args...)...)
 	}
@@ -125,7 +123,6 @@ func (s *Peer) check(where string) {
 // delivered bytes matches the Message events the user got, and the tags
 // have not moved.
 func (s *Peer) checkDelivered() {
-	s.p.TB.Helper()
 	a := s.Assoc
 	tr := s.traces[a]
 	if tr.have && tr.last.BytesReceived != tr.delivered {
@@ -177,7 +174,6 @@ func (s *Peer) flightCwnd(a *assoc.Association) (flight, cwnd int) {
 // transport address if it has cwnd + (PMTU - 1) or more bytes of data
 // outstanding to that transport address."
 func (s *Peer) checkRuleB(a *assoc.Association, flight, cwnd int) {
-	s.p.TB.Helper()
 	tr := s.traces[a]
 	es := s.p.Ladder.Entries
 	if len(es) == 0 {

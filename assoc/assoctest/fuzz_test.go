@@ -124,10 +124,6 @@ func runPairOps(t *testing.T, ops []byte) {
 		if !p.RunUntil(p.Closed, time.Hour) {
 			t.Fatalf("shutdown incomplete: A %s, Z %s", p.A.State(), p.Z.State())
 		}
-		for _, s := range []*assoctest.Peer{p.A, p.Z} {
-			if c, _ := s.Closed(); c.Err != nil {
-				t.Errorf("%s: Closed.Err = %v", s.Name, c.Err)
-			}
-		}
+		checkGracefulClose(t, p, s)
 	}
 }

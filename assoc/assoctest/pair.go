@@ -208,7 +208,6 @@ func (p *Pair) LogLadder() {
 // guard runs a call into the core and turns a panic into a test failure
 // with the stack, so the ladder and seed get logged.
 func (p *Pair) guard(what string, f func()) {
-	p.TB.Helper()
 	defer func() {
 		if r := recover(); r != nil {
 			p.Fatalf("assoctest: %s panicked at %s: %v\n%s", what, fmtDur(p.Clock.Since()), r, debug.Stack())
@@ -230,7 +229,6 @@ func (p *Pair) Closed() bool { return p.A.IsClosed() && p.Z.IsClosed() }
 // an event. Packets sent during the step with no delay are delivered by
 // the next step.
 func (p *Pair) Step() bool {
-	p.TB.Helper()
 	now := p.Now()
 	progress := false
 	for _, s := range []*Peer{p.A, p.Z} {
@@ -281,7 +279,6 @@ func (p *Pair) dueLink(now time.Time, limit uint64) *Link {
 
 // Drive steps until nothing moves at the current instant.
 func (p *Pair) Drive() {
-	p.TB.Helper()
 	for range maxDriveSteps {
 		if !p.Step() {
 			return

@@ -155,7 +155,6 @@ func (s *Peer) Stats() assoc.Stats {
 // Send hands one message to the current association now. The harness
 // passes a copy and overwrites it after the call: the core must copy.
 func (s *Peer) Send(sid uint16, ppid uint32, msg []byte, o assoc.SendOptions) error {
-	s.p.TB.Helper()
 	if s.Assoc == nil {
 		return assoc.ErrNotEstablished
 	}
@@ -319,7 +318,6 @@ func (s *Peer) injectEntry(pkt []byte) {
 // receive hands a packet (owned by the call) to the association or the
 // endpoint, then overwrites it and polls.
 func (s *Peer) receive(pkt []byte, endpoint bool) {
-	s.p.TB.Helper()
 	now := s.p.Now()
 	from, to := s.peer.Addr, s.Addr
 	if a := s.Assoc; !endpoint && a != nil && a.State() != assoc.StateClosed {
@@ -350,7 +348,6 @@ func (s *Peer) receive(pkt []byte, endpoint bool) {
 // poll drains events, the send backlog and transmits of the current
 // association. It reports whether anything came out.
 func (s *Peer) poll() bool {
-	s.p.TB.Helper()
 	a := s.Assoc
 	if a == nil {
 		return false
@@ -397,7 +394,6 @@ func (s *Peer) drainEvents() bool {
 }
 
 func (s *Peer) event(a *assoc.Association, ev assoc.Event) {
-	s.p.TB.Helper()
 	now := s.p.Now()
 	tr := s.traces[a]
 	s.Events = append(s.Events, Event{At: now, Gen: tr.gen, Event: ev})
@@ -435,7 +431,6 @@ func (s *Peer) event(a *assoc.Association, ev assoc.Event) {
 // emit puts a packet the core produced on the outgoing link after
 // checking it on the wire.
 func (s *Peer) emit(tx assoc.Transmit, fromAssoc bool) {
-	s.p.TB.Helper()
 	if !aliases(tx.Packet, s.buf) {
 		s.p.Fatalf("assoctest: %s: Transmit.Packet (%d bytes) is not a slice of the buffer passed in", s.Name, len(tx.Packet))
 	}
@@ -494,7 +489,11 @@ func (s *Peer) checkTag(pkt []byte) {
 // scribble overwrites memory whose ownership went back to the harness, so
 // that a core keeping a reference to it reads garbage and fails visibly.
 func scribble(b []byte) {
-	for i := range b {
-		b[i] = 0xA5
+	if len(b) == 0 {
+		return
+	}
+	b[0] = 0xA5
+	for n := 1; n < len(b); n *= 2 {
+		copy(b[n:], b[:n])
 	}
 }
