@@ -21,15 +21,16 @@ const testTimeout = 60 * time.Second
 // startServer runs a Server on loopback (SCTP on a free UDP port, TCP on a
 // free TCP port) until the test ends, and collects its sessions.
 func startServer(t testing.TB) (*Server, *sessions) {
+	return startServerWith(t, ServerOptions{})
+}
+
+// startServerWith is startServer with o's other fields.
+func startServerWith(t testing.TB, o ServerOptions) (*Server, *sessions) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	got := &sessions{}
-	s, err := Listen(ctx, ServerOptions{
-		Listen:    "127.0.0.1:0",
-		UDPPort:   -1,
-		TCP:       true,
-		OnSession: got.add,
-	})
+	o.Listen, o.UDPPort, o.TCP, o.OnSession = "127.0.0.1:0", -1, true, got.add
+	s, err := Listen(ctx, o)
 	if err != nil {
 		t.Fatalf("Listen: %v", err)
 	}
@@ -275,6 +276,42 @@ func TestServerRejectsForeignPPID(t *testing.T) {
 	waitSessions(t, got, 1)
 	if ss := got.get()[0]; !strings.Contains(ss.Err, "PPID") {
 		t.Errorf("server session error %q, want one about the PPID", ss.Err)
+	}
+}
+
+// TestIdleClientCutOff checks that a client that goes quiet after the
+// handshake loses its session instead of holding it for ever.
+func TestIdleClientCutOff(t *testing.T) {
+	s, got := startServerWith(t, ServerOptions{IdleTimeout: 100 * time.Millisecond})
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	a, err := sctp.Dial(ctx, s.Addr().String(), &sctp.Config{PeerUDPPort: int(s.Addr().UDPPort)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Abort("test over")
+	c := &sctpConn{a}
+	hello, _ := json.Marshal(helloMsg{Version: protocolVersion, Mode: Throughput, Size: 100, Streams: 1})
+	if err := c.send(ctx, 0, true, hello); err != nil {
+		t.Fatal(err)
+	}
+	var ready readyMsg
+	if err := recvControl(ctx, c, testTimeout, &ready); err != nil || ready.Err != "" {
+		t.Fatalf("ready %+v, %v", ready, err)
+	}
+	if err := c.send(ctx, 0, false, []byte("one message, then silence")); err != nil {
+		t.Fatal(err)
+	}
+	waitSessions(t, got, 1)
+	ss := got.get()[0]
+	if !strings.Contains(ss.Err, "idle") || ss.Side.Messages != 1 {
+		t.Errorf("server session %+v, want an idle error after 1 message", ss)
+	}
+	// The server aborted the association.
+	select {
+	case <-a.Done():
+	case <-ctx.Done():
+		t.Fatal("association still up after the server gave up on it")
 	}
 }
 

@@ -143,6 +143,10 @@ type ServerOptions struct {
 	// MaxSessions bounds the sessions served at once; more are refused.
 	// Zero means 16.
 	MaxSessions int
+	// IdleTimeout ends a session whose client sent nothing for this long:
+	// a client that vanished mid-run must not hold a session slot for
+	// ever. Zero means 60s.
+	IdleTimeout time.Duration
 	// OnSession, if set, is called after each session with the server's
 	// view of it. It is called from the session's goroutine.
 	OnSession func(ServerSession)

@@ -15,11 +15,6 @@ import (
 	"github.com/pgsctp/pgsctp/sctp"
 )
 
-// idleTimeout is how long a session may go without a message before the
-// server gives up on it: a client that vanished mid-run must not hold a
-// session slot for ever.
-const idleTimeout = 60 * time.Second
-
 // Server answers bench clients over SCTP and, with ServerOptions.TCP, TCP.
 type Server struct {
 	// Constant after Listen.
@@ -40,6 +35,9 @@ func Listen(ctx context.Context, o ServerOptions) (*Server, error) {
 	}
 	if o.MaxSessions <= 0 {
 		o.MaxSessions = 16
+	}
+	if o.IdleTimeout <= 0 {
+		o.IdleTimeout = 60 * time.Second
 	}
 	var cfg sctp.Config
 	if o.Config != nil {
@@ -198,7 +196,7 @@ func (s *Server) session(ctx context.Context, cancel context.CancelCauseFunc, tr
 		return info
 	}
 	var progress atomic.Uint64
-	go watchIdle(ctx, cancel, &progress)
+	go watchIdle(ctx, cancel, &progress, s.opts.IdleTimeout)
 
 	var hello helloMsg
 	if err := recvControl(ctx, c, handshakeTimeout, &hello); err != nil {
@@ -278,13 +276,14 @@ func (s *Server) session(ctx context.Context, cancel context.CancelCauseFunc, tr
 }
 
 // errIdle is the cause of a session's end when its client went quiet.
-var errIdle = fmt.Errorf("no message for %v", idleTimeout)
+var errIdle = errors.New("client idle for longer than the idle timeout")
 
-// watchIdle cancels ctx with errIdle if progress stays still for
-// idleTimeout, and returns when ctx ends. One cheap counter per message
-// costs less than a timeout context per message.
-func watchIdle(ctx context.Context, cancel context.CancelCauseFunc, progress *atomic.Uint64) {
-	t := time.NewTicker(idleTimeout)
+// watchIdle cancels ctx with errIdle if progress stays still for a whole
+// period (so after between one and two periods of silence), and returns
+// when ctx ends. One cheap counter per message costs less than a timeout
+// context per message.
+func watchIdle(ctx context.Context, cancel context.CancelCauseFunc, progress *atomic.Uint64, period time.Duration) {
+	t := time.NewTicker(period)
 	defer t.Stop()
 	seen := progress.Load()
 	for {
