@@ -2,6 +2,7 @@ package assoctest_test
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -112,4 +113,46 @@ func TestServerCrash(t *testing.T) {
 	// And A can dial again.
 	p.A.Connect()
 	connect(t, p)
+}
+
+// INITs that cross at every phase of the other side's handshake. A dials
+// at 0; Z dials A at an offset, before or after A's own handshake reached
+// it, over links of different delays. RFC 9260 sections 5.2.1 (INIT in
+// COOKIE-WAIT or COOKIE-ECHOED: "respond with an INIT ACK chunk using the
+// same parameters it sent in its original INIT chunk"), 5.2.2 (INIT in
+// other states: "the endpoint MUST ... respond with an INIT ACK chunk"
+// carrying new tags and the existing ones as Tie-Tags) and 5.2.4 (the
+// COOKIE ECHO table of actions A to D) decide; whatever the order, one
+// association must come up on each side, with agreeing tags, able to carry
+// data. (When Z dials after accepting A's association, Z's new client
+// forgets the accepted one: a restart, which A may report.)
+func TestInitCollision(t *testing.T) {
+	for _, az := range []time.Duration{5 * ms, 30 * ms} {
+		for _, za := range []time.Duration{5 * ms, 30 * ms, 60 * ms} {
+			for _, offset := range []time.Duration{0, 3 * ms, 10 * ms, 25 * ms, 45 * ms, 80 * ms} {
+				t.Run(fmt.Sprintf("az=%v/za=%v/z-dials-at=%v", az, za, offset), func(t *testing.T) {
+					p := assoctest.New(t, assoctest.Options{AZ: assoctest.LinkConfig{Delay: az}, ZA: assoctest.LinkConfig{Delay: za}})
+					p.RunUntil(func() bool { return false }, offset)
+					p.Z.Connect()
+					if !p.RunUntil(func() bool {
+						return p.Connected() && p.AZ.InFlight() == 0 && p.ZA.InFlight() == 0
+					}, 5*time.Minute) {
+						t.Fatalf("no association: A %s (gen %d), Z %s (gen %d)", p.A.State(), p.A.Gen(), p.Z.State(), p.Z.Gen())
+					}
+					a, z := p.A.Assoc, p.Z.Assoc
+					if a.LocalTag() != z.PeerTag() || a.PeerTag() != z.LocalTag() {
+						t.Fatalf("tags: A local %#x peer %#x, Z local %#x peer %#x", a.LocalTag(), a.PeerTag(), z.LocalTag(), z.PeerTag())
+					}
+					p.A.Send(0, 0, []byte("a"), assoc.SendOptions{})
+					p.Z.Send(0, 0, []byte("z"), assoc.SendOptions{})
+					if !p.RunUntil(func() bool { return len(p.A.Messages) == 1 && len(p.Z.Messages) == 1 }, time.Minute) {
+						t.Fatalf("no data: A got %d, Z got %d; A %s, Z %s", len(p.A.Messages), len(p.Z.Messages), p.A.State(), p.Z.State())
+					}
+					if !p.Connected() {
+						t.Fatalf("association lost: A %s, Z %s", p.A.State(), p.Z.State())
+					}
+				})
+			}
+		}
+	}
 }
