@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"net"
+	"syscall"
 	"time"
 )
 
@@ -22,6 +23,21 @@ import (
 // ephemeral port, so the program must answer to the source port of the
 // INIT: a server started with a fixed RemoteUDPPort cannot be probed.
 func (p *Process) WaitListening(ctx context.Context, ns *Netns, udpPort, sctpPort int) error {
+	err := WaitINITAck(ctx, ns, udpPort, sctpPort, p.done)
+	if errors.Is(err, errStopped) {
+		return fmt.Errorf("usrsctp: %s exited (%v) before listening; output:\n%s", p.Name, p.ExitErr(), p.Output())
+	}
+	return err
+}
+
+var errStopped = errors.New("stopped")
+
+// WaitINITAck sends INITs to SCTP port sctpPort at UDP port udpPort on
+// 127.0.0.1, from an ephemeral UDP port in ns (nil: the caller's
+// namespace), until one is answered with INIT ACK: any SCTP endpoint
+// listening there (a usrsctp program, or pgsctp in a subprocess) is then
+// ready. It gives up when ctx ends or stop is closed.
+func WaitINITAck(ctx context.Context, ns *Netns, udpPort, sctpPort int, stop <-chan struct{}) error {
 	var conn net.PacketConn
 	mk := func() (err error) {
 		conn, err = net.ListenPacket("udp4", "127.0.0.1:0")
@@ -34,7 +50,7 @@ func (p *Process) WaitListening(ctx context.Context, ns *Netns, udpPort, sctpPor
 		err = mk()
 	}
 	if err != nil {
-		return fmt.Errorf("usrsctp: probe %s: %w", p.Name, err)
+		return fmt.Errorf("usrsctp: probe: %w", err)
 	}
 	defer conn.Close()
 	to := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: udpPort}
@@ -42,22 +58,22 @@ func (p *Process) WaitListening(ctx context.Context, ns *Netns, udpPort, sctpPor
 	buf := make([]byte, 2048)
 	for {
 		if _, err := conn.WriteTo(init, to); err != nil {
-			return fmt.Errorf("usrsctp: probe %s: %w", p.Name, err)
+			return fmt.Errorf("usrsctp: probe: %w", err)
 		}
 		conn.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
 		n, _, err := conn.ReadFrom(buf)
 		switch {
 		case err == nil && n >= 16 && buf[12] == 2: // INIT ACK
 			return nil
-		case err != nil && !errors.Is(err, net.ErrClosed) && !isTimeout(err):
-			return fmt.Errorf("usrsctp: probe %s: %w", p.Name, err)
+		case err != nil && !isTimeout(err) && !errors.Is(err, syscall.ECONNREFUSED):
+			return fmt.Errorf("usrsctp: probe: %w", err)
 		}
 		// ABORT, something else, or no answer yet: try again shortly.
 		select {
-		case <-p.done:
-			return fmt.Errorf("usrsctp: %s exited (%v) before listening; output:\n%s", p.Name, p.ExitErr(), p.Output())
+		case <-stop:
+			return errStopped
 		case <-ctx.Done():
-			return fmt.Errorf("usrsctp: waiting for %s to listen on SCTP port %d: %w", p.Name, sctpPort, ctx.Err())
+			return fmt.Errorf("usrsctp: waiting for INIT ACK from SCTP port %d at UDP port %d: %w", sctpPort, udpPort, ctx.Err())
 		case <-time.After(5 * time.Millisecond):
 		}
 	}
