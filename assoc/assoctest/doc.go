@@ -30,6 +30,11 @@
 // rules, size): the harness parses packets with its own small parser, not
 // with package chunk, so that it is a second opinion on the codec.
 //
+// Environment: ASSOCTEST_SEED=<n> replaces every Pair's seed;
+// ASSOCTEST_PCAP=<dir> writes the packets of a failed test to
+// <dir>/<test name>.pcap (Ladder.WritePcap), which Wireshark decodes as
+// SCTP over UDP.
+//
 // The harness also plays a strict driver: packet buffers handed to
 // HandlePacket, message buffers handed to Send and transmit buffers handed
 // to PollTransmit are overwritten once the call returns, so a core that

@@ -6,8 +6,10 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/pgsctp/pgsctp/assoc"
@@ -136,6 +138,14 @@ func New(tb TB, o Options) *Pair {
 		tail = 300
 	}
 	tb.Cleanup(func() {
+		if dir := os.Getenv("ASSOCTEST_PCAP"); dir != "" && tb.Failed() {
+			name := filepath.Join(dir, strings.NewReplacer("/", "_", " ", "_").Replace(tb.Name())+".pcap")
+			if err := p.writePcapFile(name); err != nil {
+				tb.Logf("assoctest: %v", err)
+			} else {
+				tb.Logf("assoctest: packets written to %s", name)
+			}
+		}
 		if tb.Failed() {
 			n := tail
 			if n < 0 {
@@ -164,6 +174,18 @@ func mustEndpoint(tb TB, now time.Time, cfg assoc.Config, accept bool) *assoc.En
 		tb.Fatalf("assoctest: NewEndpoint: %v", err)
 	}
 	return e
+}
+
+func (p *Pair) writePcapFile(name string) error {
+	f, err := os.Create(name)
+	if err != nil {
+		return fmt.Errorf("pcap: %w", err)
+	}
+	if err := p.Ladder.WritePcap(f, p.A.Addr, p.Z.Addr); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // mix is splitmix64: independent streams from one seed.
