@@ -110,7 +110,7 @@ type stackOptions struct {
 	serverDial pgfront.DialFunc
 }
 
-func startStack(t *testing.T, o stackOptions) *stack {
+func startStack(t testing.TB, o stackOptions) *stack {
 	t.Helper()
 	pg := o.pg
 	if pg == nil {

@@ -53,7 +53,7 @@ func startFakeBackend(t *testing.T, handler func(c net.Conn)) *fakeBackend {
 
 // startRelay serves r on a loopback listener until the test ends and
 // returns the listener's address.
-func startRelay(t *testing.T, r *pgfront.Relay) string {
+func startRelay(t testing.TB, r *pgfront.Relay) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -71,7 +71,7 @@ func startRelay(t *testing.T, r *pgfront.Relay) string {
 	return l.Addr().String()
 }
 
-func startupPacket(t *testing.T, params map[string]string) []byte {
+func startupPacket(t testing.TB, params map[string]string) []byte {
 	t.Helper()
 	b, err := (&pgproto3.StartupMessage{ProtocolVersion: pgproto3.ProtocolVersion30, Parameters: params}).Encode(nil)
 	if err != nil {
