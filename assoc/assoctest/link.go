@@ -90,11 +90,10 @@ type Link struct {
 	LinkConfig
 	Dir Direction
 
-	rng    *rand.Rand
-	pair   *Pair
-	n      int
-	queue  []inflight // sorted by (at, seq)
-	offers int
+	rng   *rand.Rand
+	pair  *Pair
+	n     int
+	queue []inflight // sorted by (at, seq)
 }
 
 type inflight struct {

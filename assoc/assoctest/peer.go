@@ -56,6 +56,8 @@ type Peer struct {
 	recv       map[uint16][]byte
 	backlog    []pending
 	traces     map[*assoc.Association]*trace
+	connected  map[int]assoc.Connected // first Connected of each generation
+	closed     map[int]assoc.Closed    // Closed of each generation
 }
 
 type pending struct {
@@ -87,9 +89,11 @@ func newPeer(p *Pair, name string, addr netip.AddrPort, cfg assoc.Config, out *L
 	}
 	return &Peer{
 		Name: name, Addr: addr, Config: cfg, p: p, out: out, res: r,
-		buf:    make([]byte, 1<<16),
-		recv:   make(map[uint16][]byte),
-		traces: make(map[*assoc.Association]*trace),
+		buf:       make([]byte, 1<<16),
+		recv:      make(map[uint16][]byte),
+		traces:    make(map[*assoc.Association]*trace),
+		connected: make(map[int]assoc.Connected),
+		closed:    make(map[int]assoc.Closed),
 	}
 }
 
@@ -250,12 +254,8 @@ func (s *Peer) BytesReceived() int {
 
 // Connected returns the current association's Connected event.
 func (s *Peer) Connected() (assoc.Connected, bool) {
-	for _, e := range s.Events {
-		if c, ok := e.Event.(assoc.Connected); ok && e.Gen == s.gen {
-			return c, true
-		}
-	}
-	return assoc.Connected{}, false
+	c, ok := s.connected[s.gen]
+	return c, ok
 }
 
 // IsConnected: the current association reported Connected and not Closed.
@@ -266,12 +266,8 @@ func (s *Peer) IsConnected() bool {
 
 // Closed returns the current association's Closed event.
 func (s *Peer) Closed() (assoc.Closed, bool) {
-	for _, e := range s.Events {
-		if c, ok := e.Event.(assoc.Closed); ok && e.Gen == s.gen {
-			return c, true
-		}
-	}
-	return assoc.Closed{}, false
+	c, ok := s.closed[s.gen]
+	return c, ok
 }
 
 // IsClosed: the current association reported Closed.
@@ -407,6 +403,9 @@ func (s *Peer) event(a *assoc.Association, ev assoc.Event) {
 			s.p.Fatalf("assoctest: %s: a second Connected", s.Name)
 		}
 		tr.connected = true
+		if _, ok := s.connected[tr.gen]; !ok {
+			s.connected[tr.gen] = ev
+		}
 	case assoc.Restarted:
 		// The association is re-established with new tags; a new
 		// Connected (with the renegotiated stream counts) may follow.
@@ -414,6 +413,7 @@ func (s *Peer) event(a *assoc.Association, ev assoc.Event) {
 		tr.connected = false
 	case assoc.Closed:
 		tr.closed = true
+		s.closed[tr.gen] = ev
 		if st := a.State(); st != assoc.StateClosed {
 			s.p.Fatalf("assoctest: %s: Closed event while State() is %s", s.Name, st)
 		}
