@@ -3,6 +3,7 @@ package assoctest_test
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -304,5 +305,92 @@ func TestEmptyData(t *testing.T) {
 	}
 	if c, _ := p.Z.Closed(); c.Err == nil {
 		t.Error("Z closed gracefully after aborting")
+	}
+}
+
+// RFC 9260 section 3.2, the two upper bits of an unrecognized chunk type:
+// "00 - Stop processing this SCTP packet; discard the unrecognized chunk
+// and all further chunks. 01 - Stop processing this SCTP packet, discard
+// the unrecognized chunk and all further chunks, and report the
+// unrecognized chunk in an ERROR chunk using the 'Unrecognized Chunk
+// Type' error cause. 10 - Skip this chunk and continue processing. 11 -
+// Skip this chunk and continue processing, but report in an ERROR chunk
+// using the 'Unrecognized Chunk Type' error cause." A HEARTBEAT after the
+// unknown chunk shows whether processing went on.
+func TestUnrecognizedChunkTypes(t *testing.T) {
+	for _, tc := range []struct {
+		typ            chunk.Type
+		report, goesOn bool
+	}{
+		{0x3e, false, false},
+		{0x7e, true, false},
+		{0xbe, false, true},
+		{0xfe, true, true},
+	} {
+		t.Run(fmt.Sprintf("type=%#x", uint8(tc.typ)), func(t *testing.T) {
+			p := assoctest.New(t, assoctest.Options{AZ: assoctest.LinkConfig{Delay: 10 * ms}, ZA: assoctest.LinkConfig{Delay: 10 * ms}})
+			connect(t, p)
+			settle(t, p)
+			hb := make([]byte, 12)
+			binary.BigEndian.PutUint16(hb[0:], chunk.ParamHeartbeatInfo)
+			binary.BigEndian.PutUint16(hb[2:], 12)
+			copy(hb[4:], "probe123")
+			mark := len(p.Ladder.Entries)
+			p.Z.Inject(assoctest.BuildPacket(5001, 5432, p.Z.Assoc.LocalTag(),
+				assoctest.RawChunk{Type: tc.typ, Value: []byte{1, 2, 3, 4, 5}},
+				assoctest.RawChunk{Type: chunk.TypeHeartbeat, Value: hb}))
+			p.Drive()
+			var reported, acked bool
+			for _, e := range repliesSince(p, assoctest.ZtoA, mark) {
+				reported = reported || assoctest.HasCause(e.Data, chunk.TypeError, chunk.CauseUnrecognizedChunkType)
+				acked = acked || e.Has(chunk.TypeHeartbeatAck)
+			}
+			if reported != tc.report {
+				t.Errorf("Unrecognized Chunk Type reported: %v, want %v", reported, tc.report)
+			}
+			if acked != tc.goesOn {
+				t.Errorf("the HEARTBEAT after it answered: %v, want %v", acked, tc.goesOn)
+			}
+			if p.Z.State() != assoc.StateEstablished {
+				t.Errorf("Z %s", p.Z.State())
+			}
+		})
+	}
+}
+
+// RFC 9260 section 3.2.1, unrecognized parameters of an INIT: "01 - Stop
+// processing this parameter and do not process any further parameters
+// within this chunk, and report the unrecognized parameter, as described
+// in Section 3.2.2" and "11 - Skip this parameter and continue processing
+// but report the unrecognized parameter, as described in Section 3.2.2";
+// for an INIT the report is an Unrecognized Parameter in the INIT ACK
+// (section 3.3.3). 00 and 10 are not reported.
+func TestUnrecognizedInitParams(t *testing.T) {
+	for _, tc := range []struct {
+		typ    uint16
+		report bool
+	}{{0x3ff0, false}, {0x7ff0, true}, {0xbff0, false}, {0xfff0, true}} {
+		t.Run(fmt.Sprintf("param=%#x", tc.typ), func(t *testing.T) {
+			p := assoctest.New(t, assoctest.Options{NoConnect: true})
+			p.ZA.Down = true
+			v := initValue(0x0a0b0c0d, 10, 10, 1)
+			v = binary.BigEndian.AppendUint16(v, tc.typ)
+			v = binary.BigEndian.AppendUint16(v, 8)
+			v = append(v, 0xde, 0xad, 0xbe, 0xef)
+			mark := len(p.Ladder.Entries)
+			p.Z.InjectEndpoint(assoctest.BuildPacket(5001, 5432, 0, assoctest.RawChunk{Type: chunk.TypeInit, Value: v}))
+			p.Drive()
+			r := repliesSince(p, assoctest.ZtoA, mark)
+			if len(r) != 1 || !r[0].Has(chunk.TypeInitAck) {
+				t.Fatalf("%d replies, want an INIT ACK", len(r))
+			}
+			u, found := assoctest.Param(chunkValue(r[0].Data, chunk.TypeInitAck)[16:], chunk.ParamUnrecognized)
+			if found != tc.report {
+				t.Fatalf("Unrecognized Parameter in the INIT ACK: %v, want %v", found, tc.report)
+			}
+			if found && (len(u) < 4 || binary.BigEndian.Uint16(u) != tc.typ) {
+				t.Errorf("Unrecognized Parameter carries % x, want the parameter of type %#x", u, tc.typ)
+			}
+		})
 	}
 }
