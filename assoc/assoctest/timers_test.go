@@ -259,3 +259,51 @@ func TestT5ShutdownGuard(t *testing.T) {
 		t.Errorf("Z: Closed.Err = %v, want ErrAborted", c.Err)
 	}
 }
+
+// RFC 9260 section 8.2: "When the value of this counter exceeds the
+// protocol parameter 'Path.Max.Retrans' of that destination address, the
+// endpoint SHOULD mark the destination transport address as inactive ...
+// and SHOULD notify the upper layer" and "... when an outstanding
+// HEARTBEAT chunk ... [or] outstanding DATA chunk sent to that address is
+// acknowledged, ... the endpoint SHOULD clear the error counter of the
+// destination transport address ... [and] ... indicate to the upper
+// layer that the destination transport address is active again." A short
+// outage: the path goes inactive and comes back; the association (whose
+// limit is higher) survives and delivers everything.
+func TestPathDownAndUp(t *testing.T) {
+	p := assoctest.New(t, assoctest.Options{
+		A:  assoc.Config{PathMaxRetrans: 2, AssocMaxRetrans: 10},
+		AZ: assoctest.LinkConfig{Delay: 10 * ms},
+		ZA: assoctest.LinkConfig{Delay: 10 * ms},
+	})
+	connect(t, p)
+	p.AZ.Down, p.ZA.Down = true, true
+	msgs := makeMessages(newRand(p.Seed), 10, 2, []int{500, 3000}, 0)
+	enqueue(p.A, msgs)
+	down := func() bool {
+		for _, c := range assoctest.EventsOf[assoc.PathChange](p.A) {
+			if !c.Active {
+				return true
+			}
+		}
+		return false
+	}
+	if !p.RunUntil(down, 5*time.Minute) {
+		t.Fatalf("no PathChange{Active: false} after Path.Max.Retrans; A %s, stats %+v", p.A.State(), p.A.Stats().Paths)
+	}
+	p.AZ.Down, p.ZA.Down = false, false
+	up := func() bool {
+		cs := assoctest.EventsOf[assoc.PathChange](p.A)
+		return len(cs) > 0 && cs[len(cs)-1].Active && len(p.Z.Messages) == len(msgs)
+	}
+	if !p.RunUntil(up, 10*time.Minute) {
+		t.Fatalf("path not back or data not delivered: %d of %d messages, events %v", len(p.Z.Messages), len(msgs), assoctest.EventsOf[assoc.PathChange](p.A))
+	}
+	verifyDelivery(t, msgs, p.Z.Messages)
+	if !p.Connected() {
+		t.Error("association lost")
+	}
+	if ps := p.A.Stats().Paths; len(ps) != 1 || !ps[0].Active {
+		t.Errorf("paths after recovery: %+v", ps)
+	}
+}
