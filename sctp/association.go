@@ -126,7 +126,7 @@ func (a *Association) run() {
 	for i := range bufs {
 		bufs[i] = make([]byte, max(mtu, 2048))
 	}
-	out := make([]udpencap.Message, ioBatch)
+	b := &txBatch{bufs: bufs, out: make([]udpencap.Message, ioBatch)}
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	defer timer.Stop()
@@ -135,7 +135,7 @@ func (a *Association) run() {
 		if n := a.rel.Swap(0); n > 0 {
 			a.core.Release(int(n))
 		}
-		if a.flush(now, bufs, out) {
+		if a.flush(now, b) {
 			return
 		}
 		if next := a.core.NextTimeout(); next.IsZero() {
@@ -147,10 +147,14 @@ func (a *Association) run() {
 		case p := <-a.in:
 			now = time.Now()
 			a.core.HandlePacket(now, p.from, p.to, p.data)
-			// Take what else is queued before answering, up to a bound,
-			// so one flush can batch the replies.
+			// Take what else is queued, up to a bound, collecting the
+			// replies after each packet into one batch: the core then
+			// acknowledges every second packet as RFC 9260 6.2 asks (one
+			// SACK per batch would starve the sender's ack clock), and
+			// each SACK releases its own Max.Burst of new data.
 		more:
 			for range 4 * ioBatch {
+				a.collect(now, b)
 				select {
 				case p := <-a.in:
 					a.core.HandlePacket(now, p.from, p.to, p.data)
@@ -167,10 +171,41 @@ func (a *Association) run() {
 	}
 }
 
-// flush sends the queued packets in batches and handles the events. It
-// reports whether the association has closed.
-func (a *Association) flush(now time.Time, bufs [][]byte, out []udpencap.Message) (closed bool) {
-	a.transmit(now, bufs, out)
+// txBatch collects outgoing packets for one WriteBatch; bufs[:n] are in use.
+type txBatch struct {
+	bufs [][]byte
+	out  []udpencap.Message
+	n    int
+}
+
+// collect moves what the core has to send into the batch, writing the batch
+// whenever it fills.
+func (a *Association) collect(now time.Time, b *txBatch) {
+	for {
+		for b.n < len(b.bufs) {
+			t, ok := a.core.PollTransmit(now, b.bufs[b.n])
+			if !ok {
+				return
+			}
+			b.out[b.n] = udpencap.Message{Buf: t.Packet, N: len(t.Packet), Addr: t.To, Local: t.From}
+			b.n++
+		}
+		a.writeBatch(b)
+	}
+}
+
+// writeBatch writes the batch.
+func (a *Association) writeBatch(b *txBatch) {
+	if b.n > 0 {
+		a.sock.write(b.out[:b.n])
+		b.n = 0
+	}
+}
+
+// flush sends everything queued and handles the events. It reports whether
+// the association has closed.
+func (a *Association) flush(now time.Time, b *txBatch) (closed bool) {
+	a.collect(now, b)
 	for {
 		ev, ok := a.core.PollEvent()
 		if !ok {
@@ -181,29 +216,10 @@ func (a *Association) flush(now time.Time, bufs [][]byte, out []udpencap.Message
 		}
 	}
 	if closed {
-		a.transmit(now, bufs, out) // a final ABORT or SHUTDOWN COMPLETE
+		a.collect(now, b) // a final ABORT or SHUTDOWN COMPLETE
 	}
+	a.writeBatch(b)
 	return closed
-}
-
-func (a *Association) transmit(now time.Time, bufs [][]byte, out []udpencap.Message) {
-	for {
-		n := 0
-		for n < len(bufs) {
-			t, ok := a.core.PollTransmit(now, bufs[n])
-			if !ok {
-				break
-			}
-			out[n] = udpencap.Message{Buf: t.Packet, N: len(t.Packet), Addr: t.To, Local: t.From}
-			n++
-		}
-		if n > 0 {
-			a.sock.write(out[:n])
-		}
-		if n < len(bufs) {
-			return
-		}
-	}
 }
 
 func (a *Association) handleEvent(ev assoc.Event) (closed bool) {

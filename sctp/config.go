@@ -38,7 +38,8 @@ type Config struct {
 	// handshake and wait for Accept; more are aborted. Default 128.
 	AcceptBacklog int
 	// InboundQueue bounds the datagrams waiting for an association's
-	// goroutine; more are dropped (as a congested link would). Default 512.
+	// goroutine; more are dropped (as a congested link would). Default:
+	// room for two receive windows of full-size packets, at least 512.
 	InboundQueue int
 
 	// Logger receives the driver's logs (and the core's, unless
@@ -64,7 +65,15 @@ func resolve(c *Config) *settings {
 		s.AcceptBacklog = 128
 	}
 	if s.InboundQueue <= 0 {
-		s.InboundQueue = 512
+		// Room for a full receive window of full-size packets and as
+		// many SACKs and controls again: a peer that keeps to the window
+		// we advertise never finds the queue full, so drops here mean
+		// misbehaviour or real overload, not routine loss on loopback.
+		rwnd := int(s.Assoc.RecvWindow)
+		if rwnd == 0 {
+			rwnd = 1 << 20
+		}
+		s.InboundQueue = max(512, 2*rwnd/max(s.mtu()-28, 1)+64)
 	}
 	if s.PeerUDPPort <= 0 || s.PeerUDPPort > 65535 {
 		s.PeerUDPPort = udpencap.DefaultPort
