@@ -81,6 +81,16 @@ func TestInteropTsctpToListener(t *testing.T) {
 			if st.BytesReceived != uint64(tc.n*tc.length) {
 				t.Errorf("Stats.BytesReceived = %d; want %d", st.BytesReceived, tc.n*tc.length)
 			}
+			// Section 6.2: "an acknowledgement SHOULD be generated for at
+			// least every second packet (not every second DATA chunk)
+			// received". pgsctp only receives here: apart from INIT ACK,
+			// COOKIE ACK and SHUTDOWN ACK every packet it sends is a SACK,
+			// and apart from INIT, COOKIE ECHO, SHUTDOWN and SHUTDOWN
+			// COMPLETE every packet it receives holds DATA (a little slack
+			// for bundling).
+			if 2*(st.PacketsSent+8) < st.PacketsReceived {
+				t.Errorf("pgsctp sent %d packets for %d received: fewer SACKs than one per two DATA packets", st.PacketsSent, st.PacketsReceived)
+			}
 			t.Logf("tsctp sender %+v; pgsctp stats %+v", sr, st)
 		})
 	}
