@@ -53,6 +53,7 @@ type Peer struct {
 	res  resolved
 
 	unreleased int
+	received   int
 	recv       map[uint16][]byte
 	backlog    []pending
 	traces     map[*assoc.Association]*trace
@@ -244,13 +245,7 @@ func (s *Peer) Unreleased() int { return s.unreleased }
 func (s *Peer) Received(sid uint16) []byte { return s.recv[sid] }
 
 // BytesReceived is the number of user bytes delivered on all streams.
-func (s *Peer) BytesReceived() int {
-	n := 0
-	for _, m := range s.Messages {
-		n += len(m.Data)
-	}
-	return n
-}
+func (s *Peer) BytesReceived() int { return s.received }
 
 // Connected returns the current association's Connected event.
 func (s *Peer) Connected() (assoc.Connected, bool) {
@@ -420,6 +415,7 @@ func (s *Peer) event(a *assoc.Association, ev assoc.Event) {
 	case assoc.Message:
 		tr.delivered += uint64(len(ev.Data))
 		s.Messages = append(s.Messages, ev)
+		s.received += len(ev.Data)
 		s.recv[ev.StreamID] = append(s.recv[ev.StreamID], ev.Data...)
 		s.unreleased += len(ev.Data)
 		if s.AutoRelease {
