@@ -214,6 +214,10 @@ func (c rawChunk) String() string {
 		if len(c.Value) >= 12 {
 			return fmt.Sprintf("DATA(tsn=%d sid=%d len=%d flags=%#x)", binary.BigEndian.Uint32(c.Value), binary.BigEndian.Uint16(c.Value[4:]), len(c.Value)-12, c.Flags)
 		}
+	case ctShutdownComplete, ctAbort:
+		if c.Flags&1 != 0 {
+			return n + "(T)" // the T bit: the sender had no TCB (RFC 9260 3.3.7, 3.3.13)
+		}
 	case ctSack:
 		if len(c.Value) >= 12 {
 			return fmt.Sprintf("SACK(cum=%d gaps=%d dups=%d)", binary.BigEndian.Uint32(c.Value), binary.BigEndian.Uint16(c.Value[8:]), binary.BigEndian.Uint16(c.Value[10:]))

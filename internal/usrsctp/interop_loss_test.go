@@ -90,10 +90,12 @@ func TestInteropLossDial(t *testing.T) {
 			if tc.ourRtx && st.Retransmissions == 0 {
 				t.Errorf("pgsctp's DATA was dropped and still arrived, but Stats.Retransmissions = 0")
 			}
-			t.Logf("%s\n  dropped %v\n  stats %+v", tc.rfc, f.droppedLines(), st)
+			t.Logf("%s\n  dropped %v\n  stats %+v\n  last packets %v", tc.rfc, f.droppedLines(), st, lastN(f.tail(), 4))
 		})
 	}
 }
+
+func lastN(s []string, n int) []string { return s[max(len(s)-n, 0):] }
 
 // checkRecovery: the rule dropped something, and everything dropped was
 // seen again (eventually: the last packets may still be in the relay).
@@ -129,6 +131,8 @@ func TestInteropLossListen(t *testing.T) {
 			drop: func() func(usrsctp.Direction, rawPacket) bool { return dropNth(toThem, ctData, 1) }},
 		{name: "SHUTDOWN-ACK", rfc: `usrsctp's T2-shutdown resends SHUTDOWN; pgsctp in SHUTDOWN-ACK-SENT answers with SHUTDOWN ACK again (9.2)`,
 			drop: func() func(usrsctp.Direction, rawPacket) bool { return dropNth(toThem, ctShutdownAck, 1) }},
+		{name: "SHUTDOWN-COMPLETE", rfc: `pgsctp's T2-shutdown resends SHUTDOWN ACK; usrsctp, closed, answers the out-of-the-blue SHUTDOWN ACK with a SHUTDOWN COMPLETE with the T bit (8.4 rule 5), which pgsctp accepts (8.5.1)`,
+			drop: func() func(usrsctp.Direction, rawPacket) bool { return dropNth(toUs, ctShutdownComplete, 1) }},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -175,7 +179,7 @@ func TestInteropLossListen(t *testing.T) {
 			if tc.ourRtx && st.Retransmissions == 0 {
 				t.Errorf("pgsctp's DATA was dropped and still arrived, but Stats.Retransmissions = 0")
 			}
-			t.Logf("%s\n  dropped %v\n  stats %+v", tc.rfc, f.droppedLines(), st)
+			t.Logf("%s\n  dropped %v\n  stats %+v\n  last packets %v", tc.rfc, f.droppedLines(), st, lastN(f.tail(), 4))
 		})
 	}
 }
