@@ -1,6 +1,7 @@
 package usrsctp_test
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"regexp"
@@ -9,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/pgsctp/pgsctp/internal/usrsctp"
+	"github.com/pgsctp/pgsctp/sctp"
 )
 
 // TestInteropDiscardBulk: pgsctp sends 4 MiB to usrsctp's discard_server
@@ -136,4 +138,40 @@ func TestInteropDaytime(t *testing.T) {
 		t.Errorf("shutdown ladder %v; want %v (0: pgsctp -> usrsctp, 1: back)", got, want)
 	}
 	t.Logf("%q, stats %+v", m.Data, a.Stats())
+}
+
+// TestInteropEchoIPv6: pgsctp dials echo_server over ::1 (usrsctp binds
+// its UDP port on [::] too); a fragmented message comes back exact.
+//
+// RFC 6951 section 5: UDP encapsulation works the same over IPv6; RFC 9260
+// section 5.1.2: the association's peer address is the INIT ACK's source
+// (::1) whatever address parameters usrsctp lists.
+func TestInteropEchoIPv6(t *testing.T) {
+	e := newEnv(t)
+	e.must(usrsctp.StartEchoServer(e.ctx, usrsctp.ServerOptions{Netns: e.ns, LocalUDPPort: peerUDP}))
+	c := *e.config()
+	c.UDPPort, c.PeerUDPPort = ourUDP, peerUDP
+	var a *sctp.Association
+	if err := e.ns.Do(func() (err error) {
+		a, err = sctp.Dial(e.ctx, "[::1]:7", &c)
+		return err
+	}); err != nil {
+		t.Fatalf("Dial [::1]:7: %v", err)
+	}
+	t.Cleanup(func() { a.Abort("test over") })
+	msg := pattern(6, 5000)
+	if err := a.SendMessage(e.ctx, 2, 66, msg, false); err != nil {
+		t.Fatal(err)
+	}
+	m, err := a.ReceiveMessage(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.StreamID != 2 || m.PPID != 66 || !bytes.Equal(m.Data, msg) {
+		t.Errorf("echo on stream %d, PPID %d, %d bytes; want 2, 66, the 5000 bytes sent", m.StreamID, m.PPID, len(m.Data))
+	}
+	if err := a.Shutdown(e.ctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	t.Logf("remote %v, stats %+v", a.RemoteAddr(), a.Stats())
 }
