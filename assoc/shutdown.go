@@ -130,8 +130,18 @@ func (a *Association) handleShutdownComplete() {
 func (a *Association) handleAbort(c chunk.Raw) {
 	var ab chunk.AbortChunk
 	reason := "no cause given"
-	if err := ab.Unmarshal(c); err == nil && len(ab.Causes) > 0 {
+	err := ab.Unmarshal(c)
+	if err == nil && len(ab.Causes) > 0 {
 		reason = describeCauses(ab.Causes)
+	}
+	if err == nil && a.state == StateShutdownAckSent && ab.T && len(ab.Causes) == 0 {
+		// The peer sent SHUTDOWN ACK's answer and forgot the association;
+		// a late packet of ours then met its out-of-the-blue handling
+		// (8.4 rule 8) and this ABORT overtook the SHUTDOWN COMPLETE.
+		// Everything was acknowledged before SHUTDOWN-ACK-SENT, so the
+		// shutdown did complete.
+		a.close(nil)
+		return
 	}
 	// 9.1: "Upon receipt of the ABORT chunk, the receiving endpoint MUST
 	// NOT send any other chunk in response; it MUST report... and remove
