@@ -27,15 +27,22 @@ var tsctpResult = regexp.MustCompile(`^\d+, \d+, `)
 // chunks have been received").
 func TestInteropTsctpToListener(t *testing.T) {
 	for _, tc := range []struct {
-		n, length int
-		unordered bool
+		n, length  int
+		unordered  bool
+		recvWindow uint32 // pgsctp's a_rwnd; 0: default
 	}{
 		{n: 1000, length: 1000},
 		{n: 300, length: 5000, unordered: true},
+		// A window of 3 messages: usrsctp must stop at pgsctp's
+		// a_rwnd (6.1 rule A) and pgsctp must announce the window
+		// again as the application reads.
+		{n: 200, length: 5000, recvWindow: 16384},
 	} {
-		t.Run(fmt.Sprintf("%dx%d,unordered=%v", tc.n, tc.length, tc.unordered), func(t *testing.T) {
+		t.Run(fmt.Sprintf("%dx%d,unordered=%v,rwnd=%d", tc.n, tc.length, tc.unordered, tc.recvWindow), func(t *testing.T) {
 			e := newEnv(t)
-			l := e.listen(e.config())
+			cfg := e.config()
+			cfg.Assoc.RecvWindow = tc.recvWindow
+			l := e.listen(cfg)
 			snd := e.must(usrsctp.StartTsctpClient(e.ctx, usrsctp.TsctpClientOptions{Netns: e.ns, RemoteAddr: "127.0.0.1",
 				Port: ourPort, LocalUDPPort: peerUDP, RemoteUDPPort: ourUDP,
 				Messages: tc.n, Length: tc.length, Unordered: tc.unordered}))
@@ -107,13 +114,19 @@ func TestInteropDialTsctp(t *testing.T) {
 	for _, tc := range []struct {
 		n, length int
 		unordered bool
+		rcvbuf    int // tsctp -R: its SO_RCVBUF, hence its a_rwnd; 0: default
 	}{
 		{n: 1000, length: 1000},
 		{n: 300, length: 5000, unordered: true},
+		// A small receive buffer: pgsctp must respect usrsctp's a_rwnd,
+		// including a closed window (6.1 rule A: "the data sender can
+		// always have one DATA chunk in flight to the receiver if
+		// allowed by cwnd").
+		{n: 200, length: 5000, rcvbuf: 16384},
 	} {
-		t.Run(fmt.Sprintf("%dx%d,unordered=%v", tc.n, tc.length, tc.unordered), func(t *testing.T) {
+		t.Run(fmt.Sprintf("%dx%d,unordered=%v,rcvbuf=%d", tc.n, tc.length, tc.unordered, tc.rcvbuf), func(t *testing.T) {
 			e := newEnv(t)
-			rcv := e.must(usrsctp.StartTsctpServer(e.ctx, usrsctp.TsctpServerOptions{Netns: e.ns, LocalUDPPort: peerUDP}))
+			rcv := e.must(usrsctp.StartTsctpServer(e.ctx, usrsctp.TsctpServerOptions{Netns: e.ns, LocalUDPPort: peerUDP, RecvBuffer: tc.rcvbuf}))
 			a := e.dial(usrsctp.TsctpDefaultPort, peerUDP, e.config())
 			msg := bytes.Repeat([]byte("b"), tc.length)
 			for i := range tc.n {
