@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -514,4 +515,34 @@ func eventually(ctx context.Context, cond func() bool) bool {
 		}
 	}
 	return true
+}
+
+// udpRcvbufErrors returns the namespace's count of UDP datagrams dropped
+// because a socket's receive buffer was full (/proc/net/snmp, Udp
+// RcvbufErrors): loss that no relay sees, so that "retransmissions on a
+// lossless link" can be told apart from real drops.
+func (e *env) udpRcvbufErrors() int {
+	snmp := strings.TrimSuffix(e.ns.Path(), "ns/net") + "net/snmp"
+	b, err := os.ReadFile(snmp)
+	if err != nil {
+		return -1
+	}
+	var head []string
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.Fields(l)
+		if len(f) == 0 || f[0] != "Udp:" {
+			continue
+		}
+		if head == nil {
+			head = f
+			continue
+		}
+		for i, name := range head {
+			if name == "RcvbufErrors" && i < len(f) {
+				n, _ := strconv.Atoi(f[i])
+				return n
+			}
+		}
+	}
+	return -1
 }

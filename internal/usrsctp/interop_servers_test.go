@@ -46,7 +46,7 @@ func TestInteropDiscardBulk(t *testing.T) {
 	if st.BytesSent != n*size {
 		t.Errorf("Stats.BytesSent = %d; want %d", st.BytesSent, n*size)
 	}
-	t.Logf("stats: %+v", st)
+	t.Logf("stats: %+v; UDP receive buffer drops in the namespace: %d", st, e.udpRcvbufErrors())
 
 	// The server's lines, in order: n messages of size bytes, SSNs 0, 1,
 	// ... on each of the 4 streams.

@@ -153,7 +153,7 @@ func TestInteropDialTsctp(t *testing.T) {
 			if st.BytesSent != uint64(tc.n*tc.length) {
 				t.Errorf("Stats.BytesSent = %d; want %d", st.BytesSent, tc.n*tc.length)
 			}
-			t.Logf("tsctp receiver %+v; pgsctp stats %+v", r, st)
+			t.Logf("tsctp receiver %+v; pgsctp stats %+v; UDP receive buffer drops in the namespace: %d", r, st, e.udpRcvbufErrors())
 		})
 	}
 }
