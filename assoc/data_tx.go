@@ -240,10 +240,16 @@ func (a *Association) handleSack(now time.Time, c chunk.Raw) {
 	// Fast retransmit, 7.2.4: miss indications follow the HTNA algorithm;
 	// in Fast Recovery a SACK that advances the cumulative point counts
 	// for every missing TSN.
-	if newlyAcked {
+	if newlyAcked && len(blocks) > 0 {
+		// A TSN is reported missing only below the end of the last gap
+		// block: above it, chunks are simply still in flight.
+		lastReported := cum + uint32(blocks[len(blocks)-1].End)
 		for _, ch := range t.outstanding {
 			if ch.gapAcked || ch.retransmit || ch.fastRetransmitted {
 				continue
+			}
+			if !serial.Less32(ch.d.TSN, lastReported) {
+				break
 			}
 			if !serial.Less32(ch.d.TSN, htna) && !(t.fastRecovery && cumAdvanced) {
 				continue
