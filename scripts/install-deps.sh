@@ -5,7 +5,7 @@
 # namespaces), and the Go modules. Safe to run again.
 set -euo pipefail
 
-pkgs=(postgresql-15 postgresql-client-15 libusrsctp-examples pgbouncer iproute2 openssl procps)
+pkgs=(postgresql-15 postgresql-client-15 libusrsctp-examples pgbouncer iproute2 openssl procps jq util-linux)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
