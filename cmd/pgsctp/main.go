@@ -18,11 +18,12 @@ type command func(ctx context.Context, args []string, stdin io.Reader, stdout, s
 
 // commands maps subcommand names to their implementations.
 var commands = map[string]command{
-	"cat":    runCat,
-	"bench":  benchCommand,
-	"server": runServer,
-	"proxy":  runProxy,
-	"status": runStatus,
+	"cat":      runCat,
+	"bench":    benchCommand,
+	"bench-pg": runBenchPG,
+	"server":   runServer,
+	"proxy":    runProxy,
+	"status":   runStatus,
 }
 
 const usage = "usage: pgsctp <cat|bench|server|proxy|status> [flags]  (pgsctp <command> --help for details)"
