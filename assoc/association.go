@@ -184,7 +184,8 @@ func (a *Association) nonzeroRand32() uint32 {
 }
 
 // HandlePacket processes one received SCTP packet (the UDP payload).
-// from is the peer's IP address and UDP port, to the local one.
+// from is the peer's IP address and UDP port, to the local one. pkt is not
+// retained: the caller may reuse it as soon as HandlePacket returns.
 func (a *Association) HandlePacket(now time.Time, from, to netip.AddrPort, pkt []byte) {
 	if a.state == StateClosed {
 		return

@@ -36,7 +36,8 @@ func NewEndpoint(now time.Time, cfg Config, accept bool) (*Endpoint, error) {
 // HandlePacket processes a packet that no association claimed. It may
 // write a reply into buf, and may return a new association created from a
 // valid COOKIE ECHO; that association has processed the whole packet and
-// has its COOKIE ACK (and anything else) waiting in PollTransmit.
+// has its COOKIE ACK (and anything else) waiting in PollTransmit. pkt is
+// not retained.
 func (e *Endpoint) HandlePacket(now time.Time, from, to netip.AddrPort, pkt []byte, buf []byte) (reply Transmit, ok bool, a *Association) {
 	h, chunks, err := chunk.ParseHeader(pkt)
 	if err != nil || !chunk.VerifyChecksum(pkt) {

@@ -21,6 +21,7 @@ type smokePair struct {
 	aEv, zEv []Event
 	loss     float64
 	rng      *rand.Rand
+	scribble bool // overwrite every packet buffer after it was handled
 }
 
 func newSmokePair(t *testing.T, cfg Config, loss float64, seed uint64) *smokePair {
@@ -70,6 +71,9 @@ func (p *smokePair) step() bool {
 		pkt := append([]byte(nil), tx.Packet...)
 		if p.z != nil && p.z.State() != StateClosed {
 			p.z.HandlePacket(p.now, p.aAddr, p.zAddr, pkt)
+			if p.scribble {
+				clear(pkt)
+			}
 		} else {
 			rep, ok, z := p.ep.HandlePacket(p.now, p.aAddr, p.zAddr, pkt, make([]byte, 1500))
 			if z != nil {
@@ -93,6 +97,9 @@ func (p *smokePair) step() bool {
 			pkt := append([]byte(nil), tx.Packet...)
 			if p.a.State() != StateClosed {
 				p.a.HandlePacket(p.now, p.zAddr, p.aAddr, pkt)
+				if p.scribble {
+					clear(pkt)
+				}
 				continue
 			}
 			// A closed association's packets meet the client's
@@ -206,6 +213,50 @@ func TestSmokeTransfer(t *testing.T) {
 			}
 			st := p.a.Stats()
 			t.Logf("loss %v seed %d: %v, rtx %d fast %d t3 %d", loss, seed, p.now.Sub(time.Unix(1_700_000_000, 0)), st.Retransmissions, st.FastRetransmits, st.T3Expiries)
+		}
+	}
+}
+
+// HandlePacket does not retain the packet: a transfer in which every packet
+// buffer is scribbled over right after HandlePacket returns still delivers
+// exact bytes (the driver pools its receive buffers on this promise).
+func TestPacketBufferNotRetained(t *testing.T) {
+	p := newSmokePair(t, Config{}, 0.1, 11)
+	p.scribble = true
+	if !p.run(func() bool { return p.z != nil && p.a.State() == StateEstablished && p.z.State() == StateEstablished }, time.Minute) {
+		t.Fatal("no association")
+	}
+	var want bytes.Buffer
+	for i := range 50 {
+		msg := bytes.Repeat([]byte{byte(i + 1)}, 100+i*97)
+		want.Write(msg)
+		if err := p.a.Send(p.now, uint16(i%4), 0, msg, SendOptions{Unordered: i%3 == 0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.run(func() bool {
+		n := 0
+		for _, e := range p.zEv {
+			if m, ok := e.(Message); ok {
+				n += len(m.Data)
+			}
+		}
+		return n == want.Len()
+	}, time.Hour)
+	got := map[byte]int{}
+	for _, e := range p.zEv {
+		if m, ok := e.(Message); ok {
+			for _, c := range m.Data {
+				if c != m.Data[0] {
+					t.Fatalf("message on stream %d corrupted: %d then %d", m.StreamID, m.Data[0], c)
+				}
+			}
+			got[m.Data[0]] += len(m.Data)
+		}
+	}
+	for i := range 50 {
+		if got[byte(i+1)] != 100+i*97 {
+			t.Fatalf("message %d: %d bytes delivered, want %d", i, got[byte(i+1)], 100+i*97)
 		}
 	}
 }
