@@ -1,6 +1,7 @@
 package pgfront_test
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -14,6 +15,7 @@ import (
 	"github.com/pgsctp/pgsctp/internal/pgtest"
 	"github.com/pgsctp/pgsctp/pgfront"
 	"github.com/pgsctp/pgsctp/pgfront/pgdial"
+	"github.com/pgsctp/pgsctp/sctp"
 )
 
 // logRecord is one line a relay logged.
@@ -108,6 +110,16 @@ type stackOptions struct {
 	backendTCP bool
 	// serverDial, when set, replaces the server relay's way to PostgreSQL.
 	serverDial pgfront.DialFunc
+	// sctp carries proxy and Go dialer to the server relay over real SCTP
+	// (package sctp, UDP encapsulation on loopback) instead of TCP;
+	// multiplex puts every session on one association.
+	sctp, multiplex bool
+	// muxStreams is the number of outbound streams of a multiplexing
+	// client (as pgsctp proxy --multiplex asks for); zero means 1024.
+	muxStreams uint16
+	// serverStreams is the server's outbound streams: it can answer only
+	// on streams below it. Zero means 1024 (see TestMuxServerStreams).
+	serverStreams uint16
 }
 
 func startStack(t testing.TB, o stackOptions) *stack {
@@ -141,15 +153,43 @@ func startStack(t testing.TB, o stackOptions) *stack {
 		MaxSessions: o.serverMax,
 		Logger:      s.logs.logger("server"),
 	}
-	sl, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	var transport pgfront.DialFunc
+	var closeTransport func()
+	if o.sctp {
+		sl := pgfront.NewSessionListener(pgfront.Limits{}, s.logs.logger("sctp-server"))
+		cfg := &sctp.Config{UDPPort: -1}
+		cfg.Assoc.Admit = sl.Admit
+		cfg.Assoc.MaxInboundStreams = 65535 // the server's default setting
+		cfg.Assoc.OutboundStreams = cmp.Or(o.serverStreams, 1024)
+		la, err := sl.Listen(ctx, "127.0.0.1:5432", cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.serverAddr = la.String()
+		serve(s.server, sl)
+		ccfg := &sctp.Config{PeerUDPPort: int(la.(*sctp.Addr).UDPPort)}
+		if o.multiplex {
+			ccfg.Assoc.OutboundStreams = cmp.Or(o.muxStreams, 1024)
+		}
+		sd := &pgfront.SCTPDialer{
+			Addrs:     []string{s.serverAddr},
+			Config:    ccfg,
+			Multiplex: o.multiplex,
+			Logger:    s.logs.logger("sctp-client"),
+		}
+		transport, closeTransport = sd.Dial, func() { sd.Close() }
+	} else {
+		sl, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.serverAddr = sl.Addr().String()
+		serve(s.server, sl)
+		transport, closeTransport = pgfront.DialNet("tcp", s.serverAddr), func() {}
 	}
-	s.serverAddr = sl.Addr().String()
-	serve(s.server, sl)
 
 	s.proxy = &pgfront.Relay{
-		Dial:   pgfront.DialNet("tcp", s.serverAddr),
+		Dial:   transport,
 		Target: "pgsctp server at " + s.serverAddr,
 		Logger: s.logs.logger("proxy"),
 	}
@@ -167,13 +207,16 @@ func startStack(t testing.TB, o stackOptions) *stack {
 	s.proxyTCP = tl.Addr().String()
 	serve(s.proxy, tl)
 
-	var d net.Dialer
 	s.dialer = &pgdial.Dialer{Transport: func(ctx context.Context, addr string) (net.Conn, error) {
-		return d.DialContext(ctx, "tcp", addr)
+		if addr != s.serverAddr {
+			return nil, fmt.Errorf("test dialer: asked for %s, the server relay is at %s", addr, s.serverAddr)
+		}
+		return transport(ctx)
 	}}
 	s.stop = sync.OnceFunc(func() {
 		cancel()
 		wg.Wait()
+		closeTransport()
 	})
 	t.Cleanup(s.stop)
 	return s
@@ -217,4 +260,21 @@ func checkGoroutines(t *testing.T) {
 			time.Sleep(20 * time.Millisecond)
 		}
 	})
+}
+
+// eachTransport runs an end-to-end test over each stand-in and real
+// transport between proxy (or Go dialer) and server relay: loopback TCP,
+// SCTP with an association per session, and SCTP with every session on
+// one association.
+func eachTransport(t *testing.T, test func(t *testing.T, o stackOptions)) {
+	for _, tr := range []struct {
+		name string
+		o    stackOptions
+	}{
+		{"tcp", stackOptions{}},
+		{"sctp", stackOptions{sctp: true}},
+		{"sctp-mux", stackOptions{sctp: true, multiplex: true}},
+	} {
+		t.Run(tr.name, func(t *testing.T) { test(t, tr.o) })
+	}
 }

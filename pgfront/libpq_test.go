@@ -19,9 +19,11 @@ import (
 // TestPsqlCancel: Ctrl-C in psql sends a cancel request (libpq's PQcancel)
 // to the same socket, which the proxy and the server relay carry to
 // PostgreSQL.
-func TestPsqlCancel(t *testing.T) {
+func TestPsqlCancel(t *testing.T) { eachTransport(t, testPsqlCancel) }
+
+func testPsqlCancel(t *testing.T, o stackOptions) {
 	checkGoroutines(t)
-	s := startStack(t, stackOptions{})
+	s := startStack(t, o)
 	bin := filepath.Join(s.pg.BinDir, "psql")
 	if _, err := os.Stat(bin); err != nil {
 		t.Skip("no psql")
@@ -64,9 +66,11 @@ func TestPsqlCancel(t *testing.T) {
 
 // TestPgbench runs a short pgbench through the proxy's socket: many
 // sessions and queries from a libpq program.
-func TestPgbench(t *testing.T) {
+func TestPgbench(t *testing.T) { eachTransport(t, testPgbench) }
+
+func testPgbench(t *testing.T, o stackOptions) {
 	checkGoroutines(t)
-	s := startStack(t, stackOptions{})
+	s := startStack(t, o)
 	bin := filepath.Join(s.pg.BinDir, "pgbench")
 	if _, err := os.Stat(bin); err != nil {
 		t.Skip("no pgbench")

@@ -17,9 +17,12 @@ import (
 // relays, with full verification of PostgreSQL's certificate, and client
 // certificates authenticate. PostgreSQL offers TLS only over TCP, so here
 // the server relay reaches it over loopback TCP.
-func TestTLSEndToEnd(t *testing.T) {
+func TestTLSEndToEnd(t *testing.T) { eachTransport(t, testTLSEndToEnd) }
+
+func testTLSEndToEnd(t *testing.T, o stackOptions) {
 	checkGoroutines(t)
-	s := startStack(t, stackOptions{pgOpts: pgtest.Options{TLS: true}, backendTCP: true})
+	o.pgOpts, o.backendTCP = pgtest.Options{TLS: true}, true
+	s := startStack(t, o)
 	host, port, _ := net.SplitHostPort(s.proxyTCP)
 	const sslQuery = "select ssl::text || ' ' || current_user from pg_stat_ssl where pid = pg_backend_pid()"
 
