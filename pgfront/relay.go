@@ -188,8 +188,12 @@ func (r *Relay) Serve(ctx context.Context, l net.Listener) error {
 			return fmt.Errorf("pgfront: accepting sessions: %w", err)
 		}
 		backoff = 0
-		s, ok := r.admit(c)
-		if !ok {
+		s, refusal := r.admit(c)
+		if refusal != nil {
+			wg.Go(refusal)
+			continue
+		}
+		if s == nil {
 			continue
 		}
 		wg.Go(func() {
@@ -199,10 +203,11 @@ func (r *Relay) Serve(ctx context.Context, l net.Listener) error {
 	}
 }
 
-// admit registers a new session or, beyond MaxSessions, refuses it. The
-// refusal runs on its own goroutine (it waits a little for the client) and
-// at most 16 run at once; beyond that the conn is closed without a word.
-func (r *Relay) admit(c net.Conn) (*session, bool) {
+// admit registers a new session or, beyond MaxSessions, refuses it: it
+// then returns the refusal to run on a goroutine of its own (it waits a
+// little for the client), or nil and nil when 16 refusals run already and
+// the conn was closed without a word.
+func (r *Relay) admit(c net.Conn) (*session, func()) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.sessions == nil {
@@ -215,21 +220,20 @@ func (r *Relay) admit(c net.Conn) (*session, bool) {
 			"remote", addrsString(RemoteAddrs(c)), "limit", limit)
 		if r.refusing >= 16 {
 			c.Close()
-			return nil, false
+			return nil, nil
 		}
 		r.refusing++
-		go func() {
+		return nil, func() {
 			refuse(c, codeTooManySessions, fmt.Sprintf("pgsctp: too many sessions (limit %d)", limit))
 			r.mu.Lock()
 			r.refusing--
 			r.mu.Unlock()
-		}()
-		return nil, false
+		}
 	}
 	s := &session{client: c}
 	s.info = SessionInfo{ID: r.nextID, Remote: RemoteAddrs(c), Local: c.LocalAddr(), Start: time.Now()}
 	r.sessions[s.info.ID] = s
-	return s, true
+	return s, nil
 }
 
 func (r *Relay) remove(s *session) {

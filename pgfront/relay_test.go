@@ -108,10 +108,10 @@ func TestGarbageStartupRefused(t *testing.T) {
 		Logger: logs.logger("server"),
 	})
 	for _, garbage := range []string{
-		"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n",      // length field far too large
-		"\x00\x00\x00\x08\x12\x34\x56\x78",               // unknown request code
-		"\x00\x00\x00\x02",                               // length below the minimum
-		"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03xx", // a TLS ClientHello (direct TLS)
+		"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n", // length field far too large
+		"\x00\x00\x00\x08\x12\x34\x56\x78",          // unknown request code
+		"\x00\x00\x00\x02",                          // length below the minimum
+		"\x17\x03\x03\x00\x10 TLS application data", // TLS, but not a handshake
 	} {
 		c, err := net.Dial("tcp", addr)
 		if err != nil {
@@ -378,5 +378,29 @@ func TestListenUnix(t *testing.T) {
 	if l, err := pgfront.ListenUnix(dir, 6543); err == nil {
 		l.Close()
 		t.Error("replaced a regular file")
+	}
+}
+
+// TestDirectTLSPassesThrough: a session that opens with a TLS handshake
+// (libpq's sslnegotiation=direct) is carried unchanged.
+func TestDirectTLSPassesThrough(t *testing.T) {
+	checkGoroutines(t)
+	backend := startFakeBackend(t, func(c net.Conn) { io.Copy(c, c) })
+	logs := newLogBook(t)
+	addr := startRelay(t, &pgfront.Relay{Dial: pgfront.DialNet("tcp", backend.l.Addr().String()), Logger: logs.logger("server")})
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	hello := []byte("\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03 and the rest of a ClientHello")
+	c.Write(hello)
+	c.SetReadDeadline(time.Now().Add(30 * time.Second))
+	echo := make([]byte, len(hello))
+	if _, err := io.ReadFull(c, echo); err != nil || !bytes.Equal(echo, hello) {
+		t.Fatalf("echo: %q %v", echo, err)
+	}
+	if len(logs.find("server", "session start", "kind", pgfront.KindDirectTLS)) != 1 {
+		t.Error("no direct tls session logged")
 	}
 }

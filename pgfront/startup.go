@@ -16,7 +16,19 @@ const (
 	KindSSL     = "ssl request"
 	KindGSSEnc  = "gssenc request"
 	KindCancel  = "cancel request"
+	// KindDirectTLS is a session that starts with a TLS handshake instead
+	// of an SSLRequest (libpq's sslnegotiation=direct, PostgreSQL 17 and
+	// later). It is passed on like any other; a PostgreSQL that does not
+	// know direct TLS refuses it itself.
+	KindDirectTLS = "direct tls"
 )
+
+// isDirectTLS reports whether b starts like a TLS handshake record: content
+// type 22 (handshake) and major version 3 (RFC 8446 section 5.1). A
+// startup packet never does: its length would exceed 10,000 bytes.
+func isDirectTLS(b []byte) bool {
+	return len(b) >= 2 && b[0] == 0x16 && b[1] == 0x03
+}
 
 // recorder keeps every byte read through it, so the first message can be
 // decoded by pgproto3 and still be forwarded exactly as the client sent it
@@ -43,6 +55,13 @@ func readFirst(c net.Conn, timeout time.Duration, info *SessionInfo) ([]byte, er
 	rec := &recorder{r: c}
 	msg, err := pgproto3.NewBackend(rec, io.Discard).ReceiveStartupMessage()
 	if err != nil {
+		if isDirectTLS(rec.buf) {
+			info.Kind = KindDirectTLS
+			if err := c.SetReadDeadline(time.Time{}); err != nil {
+				return nil, fmt.Errorf("clearing startup deadline: %w", err)
+			}
+			return rec.buf, nil
+		}
 		return rec.buf, err
 	}
 	if err := c.SetReadDeadline(time.Time{}); err != nil {

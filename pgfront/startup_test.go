@@ -28,6 +28,7 @@ func FuzzReadFirst(f *testing.F) {
 	f.Add([]byte("GET / HTTP/1.1\r\n\r\n"))
 	f.Add([]byte{0, 0, 0, 8, 0, 3, 0, 0})
 	f.Add([]byte{})
+	f.Add([]byte("\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		client, server := net.Pipe()
 		done := make(chan struct{})
@@ -45,6 +46,12 @@ func FuzzReadFirst(f *testing.F) {
 		}
 		if err == nil && info.Kind == "" {
 			t.Fatal("accepted a first message without naming its kind")
+		}
+		if err == nil && info.Kind == KindDirectTLS {
+			if !isDirectTLS(got) {
+				t.Fatalf("direct TLS accepted for %x", got)
+			}
+			return
 		}
 		if err == nil && len(got) < 8 {
 			t.Fatalf("accepted %d bytes as a first message", len(got))
