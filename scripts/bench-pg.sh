@@ -1,0 +1,365 @@
+#!/usr/bin/env bash
+# Measures PostgreSQL through pgsctp against the paths it competes with, in
+# one run on this machine, and writes the figures into docs/benchmarks.md
+# under "## PostgreSQL through pgsctp":
+#
+#   * pgbench select-only (-S) and the default tpcb-like script, and a COPY of
+#     10^9 bytes out (psql), each over
+#       - direct TCP to PostgreSQL (the reference),
+#       - pgbouncer (session pooling),
+#       - pgsctp proxy (TCP listener) -> SCTP over UDP -> pgsctp server;
+#   * the same workloads from Go (`pgsctp bench-pg`, pgx) over direct TCP (the
+#     Go reference) and in-process through pgdial.SCTP -> pgsctp server, one
+#     association per session and, for transactions, all sessions as streams
+#     of one association (--multiplex).
+#
+# Run as root on a fresh Debian 12 machine (it calls scripts/install-deps.sh).
+# PostgreSQL and pgbouncer refuse to run as root: they run as the postgres
+# user. Everything listens on 127.0.0.1 only and lives in a temporary
+# directory that is removed, with every process started here, on exit.
+#
+# PostgreSQL is tuned for a relative comparison, not for durability:
+# fsync=off, synchronous_commit=off, full_page_writes=off. Every path talks
+# to the same server, so the ratios compare the paths, not the disks.
+#
+# Usage: scripts/bench-pg.sh
+# Environment: BENCH_SECONDS (10, per pgbench/Go run), BENCH_CLIENTS (4),
+# BENCH_THREADS (2, pgbench -j), BENCH_SCALE (10, pgbench -i -s),
+# BENCH_COPY_ROWS (1000000 rows of 1000 bytes: 10^9 bytes).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SECS=${BENCH_SECONDS:-10}
+CLIENTS=${BENCH_CLIENTS:-4}
+THREADS=${BENCH_THREADS:-2}
+SCALE=${BENCH_SCALE:-10}
+COPY_ROWS=${BENCH_COPY_ROWS:-1000000}
+PG_PORT=54339       # PostgreSQL, TCP 127.0.0.1 and its socket
+BOUNCER_PORT=54340  # pgbouncer, TCP 127.0.0.1
+PROXY_PORT=54341    # pgsctp proxy, TCP 127.0.0.1 (and its socket)
+SCTP_PORT=5432      # pgsctp server's SCTP port (inside UDP)
+UDP_PORT=29911      # pgsctp server's UDP encapsulation port
+pgbin=/usr/lib/postgresql/15/bin
+copy_sql="copy (select repeat('x', 999) from generate_series(1, $COPY_ROWS)) to stdout"
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "bench-pg.sh: run as root (it installs packages and runs PostgreSQL as the postgres user)" >&2
+	exit 1
+fi
+scripts/install-deps.sh
+
+for port in $PG_PORT $BOUNCER_PORT $PROXY_PORT; do
+	if ss -Htln "sport = :$port" | grep -q .; then
+		echo "bench-pg.sh: TCP port $port is in use" >&2
+		exit 1
+	fi
+done
+if ss -Huln "sport = :$UDP_PORT" | grep -q .; then
+	echo "bench-pg.sh: UDP port $UDP_PORT is in use" >&2
+	exit 1
+fi
+
+base=/tmp
+[ -d /dev/shm ] && [ -w /dev/shm ] && base=/dev/shm
+work=$(mktemp -d "$base/bench-pg.XXXXXX")
+chmod 755 "$work"
+out=$work/out
+mkdir -p "$out" "$work/proxy"
+chown postgres: "$work"
+as_pg=(runuser -u postgres --)
+pids=()
+cleanup() {
+	local p
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+	# runuser passes SIGTERM on to pgbouncer; its pid file is the fallback.
+	[ -s "$work/pgbouncer.pid" ] && kill "$(cat "$work/pgbouncer.pid")" 2>/dev/null || true
+	"${as_pg[@]}" "$pgbin/pg_ctl" -D "$work/data" -m immediate stop >/dev/null 2>&1 || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+commit=$(git describe --always --dirty 2>/dev/null || echo "${BENCH_COMMIT:-unknown}")
+echo "== building pgsctp ($commit)" >&2
+go build -o "$work/pgsctp" ./cmd/pgsctp
+pgsctp=$work/pgsctp
+
+echo "== PostgreSQL 15 in $work/data, 127.0.0.1:$PG_PORT" >&2
+"${as_pg[@]}" "$pgbin/initdb" -D "$work/data" -U postgres --auth=trust >"$work/initdb.log" 2>&1 ||
+	{ cat "$work/initdb.log" >&2; exit 1; }
+pg_settings="-c listen_addresses=127.0.0.1 -c port=$PG_PORT -c unix_socket_directories=$work"
+pg_settings+=" -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+pg_settings+=" -c shared_buffers=512MB -c work_mem=64MB -c max_wal_size=4GB -c checkpoint_timeout=30min"
+"${as_pg[@]}" "$pgbin/pg_ctl" -D "$work/data" -l "$work/postgres.log" -w -o "$pg_settings" start >/dev/null
+
+echo "== pgbouncer (session pooling), 127.0.0.1:$BOUNCER_PORT -> 127.0.0.1:$PG_PORT" >&2
+echo '"postgres" ""' >"$work/userlist.txt"
+cat >"$work/pgbouncer.ini" <<EOF
+[databases]
+* = host=127.0.0.1 port=$PG_PORT
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $BOUNCER_PORT
+unix_socket_dir =
+auth_type = trust
+auth_file = $work/userlist.txt
+pool_mode = session
+max_client_conn = 100
+default_pool_size = 20
+logfile = $work/pgbouncer.log
+pidfile = $work/pgbouncer.pid
+EOF
+chown postgres: "$work/pgbouncer.ini" "$work/userlist.txt"
+"${as_pg[@]}" pgbouncer "$work/pgbouncer.ini" 2>"$work/pgbouncer.err" &
+pids+=($!)
+
+echo "== pgsctp server: SCTP 127.0.0.1:$SCTP_PORT over UDP $UDP_PORT -> 127.0.0.1:$PG_PORT" >&2
+server_cmd="pgsctp server --listen 127.0.0.1:$SCTP_PORT --udp-port $UDP_PORT --upstream 127.0.0.1:$PG_PORT --log-level warn"
+"$pgsctp" ${server_cmd#pgsctp } 2>"$work/server.log" &
+pids+=($!)
+echo "== pgsctp proxy: 127.0.0.1:$PROXY_PORT -> SCTP 127.0.0.1:$SCTP_PORT" >&2
+proxy_cmd="pgsctp proxy --server 127.0.0.1:$SCTP_PORT --peer-udp-port $UDP_PORT --listen 127.0.0.1:$PROXY_PORT --port $PROXY_PORT --socket-dir $work/proxy --log-level warn"
+"$pgsctp" ${proxy_cmd#pgsctp } 2>"$work/proxy.log" &
+pids+=($!)
+
+ready() { psql -X -At -h 127.0.0.1 -p "$1" -U postgres -c 'select 1' postgres >/dev/null 2>&1; }
+for port in $BOUNCER_PORT $PROXY_PORT; do
+	for _ in $(seq 100); do ready "$port" && break; sleep 0.1; done
+	ready "$port" || { echo "bench-pg.sh: nothing answers on 127.0.0.1:$port" >&2; cat "$work"/*.log >&2; exit 1; }
+done
+
+sql() { psql -X -At -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p $PG_PORT -U postgres -c "$1" postgres; }
+echo "== pgbench -i -s $SCALE" >&2
+pgbench -i -q -s "$SCALE" -h 127.0.0.1 -p $PG_PORT -U postgres postgres >"$work/init.log" 2>&1 ||
+	{ cat "$work/init.log" >&2; exit 1; }
+sql "create extension pg_prewarm" >/dev/null
+sql "select pg_prewarm(c) from unnest(array['pgbench_accounts', 'pgbench_accounts_pkey', 'pgbench_branches', 'pgbench_tellers']) c" >/dev/null
+
+# Each run leaves in $out/NAME.res one line of name=value pairs (tps,
+# mean_ms, p99_ms, errors; for COPY bytes, seconds, mb_per_s) and in
+# $out/NAME.cmd the command run.
+field() { # NAME KEY
+	tr ' ' '\n' <"$out/$1.res" | awk -F= -v k="$2" '$1 == k { print $2; f = 1 } END { if (!f) print "-" }'
+}
+
+# pgbench_run NAME PORT ARGS...: pgbench for SECS s on 127.0.0.1:PORT; the
+# p99 and the mean come from its per-transaction log (-l), the TPS from its
+# report.
+pgbench_run() {
+	local name=$1 port=$2
+	shift 2
+	local cmd=(pgbench "$@" -c "$CLIENTS" -j "$THREADS" -T "$SECS" -l --log-prefix="$out/$name.log" -h 127.0.0.1 -p "$port" -U postgres postgres)
+	echo "${cmd[*]}" | sed "s|--log-prefix=$out/|--log-prefix=|" >"$out/$name.cmd"
+	local rc=0
+	(cd "$out" && "${cmd[@]}") >"$out/$name.out" 2>&1 || rc=$?
+	local tps failed aborted
+	tps=$(awk '/^tps = / { printf "%.1f", $3 }' "$out/$name.out")
+	failed=$(awk -F'[:(]' '/^number of failed transactions/ { gsub(/ /, "", $2); print $2 }' "$out/$name.out")
+	aborted=0
+	[ "$rc" -eq 0 ] || aborted=1
+	# Log lines: client_id transaction_no time script_no time_epoch time_us; time in µs.
+	cat "$out/$name.log".* 2>/dev/null | awk '$3 ~ /^[0-9]+$/ { print $3 }' | sort -n >"$out/$name.lat"
+	awk -v tps="${tps:--}" -v failed="${failed:-0}" -v aborted="$aborted" '
+		{ v[NR] = $1; s += $1 }
+		END {
+			errors = failed + 0
+			if (aborted) errors = errors "+aborted"
+			if (NR == 0) { printf "tps=%s transactions=0 errors=%s\n", tps, errors; exit }
+			i = int(0.99 * (NR - 1)) + 1
+			printf "tps=%s transactions=%d mean_ms=%.3f p99_ms=%.3f errors=%s\n", tps, NR, s / NR / 1000, v[i] / 1000, errors
+		}' "$out/$name.lat" >"$out/$name.res"
+	rm -f "$out/$name.log".* "$out/$name.lat"
+	[ "$rc" -eq 0 ] || { echo "  $name: pgbench exited $rc:" >&2; tail -5 "$out/$name.out" >&2; }
+	echo "  $name: $(cat "$out/$name.res")" >&2
+}
+
+# go_run NAME ARGS...: pgsctp bench-pg; like pgbench, transactions start
+# from clean tellers, branches and history.
+go_run() {
+	local name=$1
+	shift
+	local conn="host=127.0.0.1 port=$PG_PORT user=postgres dbname=postgres sslmode=disable"
+	case " $* " in *" --sctp "*) conn="host=127.0.0.1 port=$SCTP_PORT user=postgres dbname=postgres sslmode=disable" ;; esac
+	case " $* " in *" copy-out "*) ;; *) sql "vacuum pgbench_branches, pgbench_tellers" && sql "truncate pgbench_history" ;; esac
+	local a shown=()
+	for a in "$@" "$conn"; do
+		case $a in *" "*) shown+=("\"$a\"") ;; *) shown+=("$a") ;; esac
+	done
+	echo "pgsctp bench-pg ${shown[*]}" >"$out/$name.cmd"
+	local rc=0
+	"$pgsctp" bench-pg "$@" "$conn" >"$out/$name.res" 2>"$out/$name.err" || rc=$?
+	[ -s "$out/$name.res" ] || echo "errors=exit$rc" >"$out/$name.res"
+	[ "$rc" -eq 0 ] || { echo "  $name: bench-pg exited $rc:" >&2; cat "$out/$name.err" >&2; }
+	echo "  $name: $(cat "$out/$name.res")" >&2
+}
+
+# psql_copy NAME PORT: the COPY through psql, its bytes counted by wc.
+psql_copy() {
+	local name=$1 port=$2
+	echo "psql -X -h 127.0.0.1 -p $port -U postgres -c \"$copy_sql\" postgres | wc -c" >"$out/$name.cmd"
+	local t0 t1 bytes rc=0
+	t0=$(date +%s.%N)
+	bytes=$(set -o pipefail; psql -X -h 127.0.0.1 -p "$port" -U postgres -c "$copy_sql" postgres 2>"$out/$name.err" | wc -c) || rc=$?
+	t1=$(date +%s.%N)
+	awk -v b="$bytes" -v t0="$t0" -v t1="$t1" -v rc="$rc" 'BEGIN {
+		s = t1 - t0
+		printf "seconds=%.3f bytes=%d mb_per_s=%.1f errors=%d\n", s, b, b / 1e6 / s, rc != 0
+	}' >"$out/$name.res"
+	[ "$rc" -eq 0 ] || { echo "  $name: psql exited $rc:" >&2; cat "$out/$name.err" >&2; }
+	echo "  $name: $(cat "$out/$name.res")" >&2
+}
+
+sctp=(--sctp --peer-udp-port $UDP_PORT)
+for wl in select-only tpcb-like; do
+	flags=()
+	[ "$wl" = select-only ] && flags=(-S)
+	echo "== $wl, $CLIENTS clients, ${SECS} s each" >&2
+	pgbench_run "$wl-tcp" $PG_PORT "${flags[@]}"
+	pgbench_run "$wl-pgbouncer" $BOUNCER_PORT "${flags[@]}"
+	pgbench_run "$wl-pgsctp" $PROXY_PORT "${flags[@]}"
+	go_run "$wl-go-tcp" --workload "$wl" --clients "$CLIENTS" --duration "${SECS}s"
+	go_run "$wl-go-sctp" --workload "$wl" --clients "$CLIENTS" --duration "${SECS}s" "${sctp[@]}"
+	go_run "$wl-go-sctp-mux" --workload "$wl" --clients "$CLIENTS" --duration "${SECS}s" "${sctp[@]}" --multiplex
+done
+echo "== COPY out, $COPY_ROWS rows of 1000 bytes" >&2
+psql_copy copy-tcp $PG_PORT
+psql_copy copy-pgbouncer $BOUNCER_PORT
+psql_copy copy-pgsctp $PROXY_PORT
+go_run copy-go-tcp --workload copy-out --copy-query "$copy_sql"
+go_run copy-go-sctp --workload copy-out --copy-query "$copy_sql" "${sctp[@]}"
+
+# The settings PostgreSQL ran with, as it reports them.
+sql "select name || '=' || setting from pg_settings where name in ('fsync', 'synchronous_commit', 'full_page_writes', 'shared_buffers', 'work_mem')" | tr '\n' ' ' >"$out/pg.settings"
+echo "== PostgreSQL ran with: $(cat "$out/pg.settings")" >&2
+
+# Anything the server or proxy logged at warn or above is worth a look.
+for f in server proxy; do
+	if [ -s "$work/$f.log" ]; then
+		echo "== pgsctp $f logged:" >&2
+		tail -20 "$work/$f.log" >&2
+		# One line per kind of message, addresses and ports elided, with counts.
+		sed -E 's/.*level=([A-Z]+) msg="([^"]*)".* end=([a-z]+) err="([^"]*)".*/\1 \2 (end=\3): \4/; t
+			s/.*level=([A-Z]+) msg="([^"]*)".*/\1 \2/' "$work/$f.log" |
+			sed -E 's/[0-9]+(\.[0-9]+){3}:[0-9]+/ADDR/g' | sort | uniq -c | sort -rn | head -10 >"$out/$f.log"
+	fi
+done
+
+# ---- the report ----
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a ~ /^[0-9.]+$/ && b + 0 > 0) printf "%.2f", a / b; else printf "-" }'; }
+tx_row() { # NAME REFNAME LABEL CLIENT
+	local tps mean p99
+	tps=$(field "$1" tps) mean=$(field "$1" mean_ms) p99=$(field "$1" p99_ms)
+	printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$3" "$4" "$tps" "$mean" "$p99" \
+		"$(ratio "$tps" "$(field "$2" tps)")" "$(ratio "$mean" "$(field "$2" mean_ms)")" \
+		"$(ratio "$p99" "$(field "$2" p99_ms)")" "$(field "$1" errors)"
+}
+copy_row() { # NAME REFNAME LABEL CLIENT
+	local mbs
+	mbs=$(field "$1" mb_per_s)
+	printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$3" "$4" "$mbs" "$(field "$1" seconds)" \
+		"$(ratio "$mbs" "$(field "$2" mb_per_s)")" "$(field "$1" bytes)" "$(field "$1" errors)"
+}
+
+section=$out/section.md
+{
+	echo "## PostgreSQL through pgsctp"
+	echo
+	echo "Measured by \`scripts/bench-pg.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC'): $(nproc) CPUs," \
+		"$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), Linux $(uname -r), $(go env GOVERSION)," \
+		"PostgreSQL $("$pgbin/postgres" --version | awk '{ print $3 }'), pgbouncer $(pgbouncer --version | awk 'NR == 1 { print $2 }'),"
+	echo "pgsctp $commit."
+	echo "One run of ${SECS} s per transaction figure, $CLIENTS clients (pgbench -c $CLIENTS -j $THREADS; Go: $CLIENTS goroutines,"
+	echo "one session each), pgbench scale $SCALE, tables prewarmed into shared_buffers. Everything on"
+	echo "127.0.0.1, every process on the same $(nproc) CPUs (which other work shared at the time:"
+	echo "compare figures of one run, not across runs). PostgreSQL ran with fsync=off,"
+	echo "synchronous_commit=off and full_page_writes=off: the comparison is between paths to the"
+	echo "same server, not of durable commits."
+	echo
+	echo "Paths: **direct TCP** is the client on PostgreSQL's TCP port. **pgbouncer** is session pooling,"
+	echo "client -TCP-> pgbouncer -TCP-> PostgreSQL. **pgsctp proxy + server** is client -TCP->"
+	echo "\`pgsctp proxy\` -SCTP over UDP-> \`pgsctp server\` -TCP-> PostgreSQL, one association per"
+	echo "session. **pgdial.SCTP** is the Go program itself speaking SCTP over UDP to \`pgsctp server\`"
+	echo "(-TCP-> PostgreSQL), one association per session or, *multiplexed*, all sessions as"
+	echo "streams of one. pgbench rows are compared with pgbench over direct TCP, Go rows with the"
+	echo "same Go program (pgx) over direct TCP. SCTP packets are at most 1200 bytes (the default MTU)."
+	echo "Latency is per transaction, from the per-transaction log (pgbench -l) or measured by the Go"
+	echo "generator in the same way; MB is 10^6 bytes."
+	for wl in select-only tpcb-like; do
+		echo
+		if [ "$wl" = select-only ]; then
+			echo "### pgbench select-only (-S): one primary-key SELECT per transaction"
+		else
+			echo "### pgbench tpcb-like (the default script): BEGIN, 3 UPDATEs, SELECT, INSERT, END"
+		fi
+		echo
+		echo "| path | client | TPS | mean ms | p99 ms | TPS vs TCP | mean vs TCP | p99 vs TCP | failed |"
+		echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+		tx_row "$wl-tcp" "$wl-tcp" "direct TCP" pgbench
+		tx_row "$wl-pgbouncer" "$wl-tcp" "pgbouncer" pgbench
+		tx_row "$wl-pgsctp" "$wl-tcp" "pgsctp proxy + server" pgbench
+		tx_row "$wl-go-tcp" "$wl-go-tcp" "direct TCP" "Go, pgx"
+		tx_row "$wl-go-sctp" "$wl-go-tcp" "pgdial.SCTP + server" "Go, pgx"
+		tx_row "$wl-go-sctp-mux" "$wl-go-tcp" "pgdial.SCTP + server, multiplexed" "Go, pgx"
+	done
+	echo
+	echo "### COPY out: $COPY_ROWS rows of 1000 bytes ($(awk -v r="$COPY_ROWS" 'BEGIN { printf "%.2f", r * 1000 / 1e9 }') GB), one session"
+	echo
+	echo "| path | client | MB/s | seconds | MB/s vs TCP | bytes | failed |"
+	echo "| --- | --- | ---: | ---: | ---: | ---: | ---: |"
+	copy_row copy-tcp copy-tcp "direct TCP" psql
+	copy_row copy-pgbouncer copy-tcp "pgbouncer" psql
+	copy_row copy-pgsctp copy-tcp "pgsctp proxy + server" psql
+	copy_row copy-go-tcp copy-go-tcp "direct TCP" "Go, pgx CopyTo"
+	copy_row copy-go-sctp copy-go-tcp "pgdial.SCTP + server" "Go, pgx CopyTo"
+	echo
+	echo "The exact commands, in the order run (\`scripts/bench-pg.sh\` runs them all; the Go"
+	echo "transaction runs each follow \`vacuum pgbench_branches, pgbench_tellers; truncate pgbench_history\`,"
+	echo "as pgbench does before its own):"
+	echo
+	echo '```'
+	echo "pg_ctl start -o \"$(echo $pg_settings | sed "s|$work|\$dir|")\""
+	echo "pgbench -i -q -s $SCALE -h 127.0.0.1 -p $PG_PORT -U postgres postgres"
+	echo "pgbouncer pgbouncer.ini    # listen 127.0.0.1:$BOUNCER_PORT, pool_mode = session, auth_type = trust"
+	echo "$server_cmd &"
+	echo "$proxy_cmd &" | sed "s|$work/|\$dir/|"
+	for wl in select-only tpcb-like; do
+		for p in tcp pgbouncer pgsctp go-tcp go-sctp go-sctp-mux; do cat "$out/$wl-$p.cmd"; done
+	done
+	for p in tcp pgbouncer pgsctp go-tcp go-sctp; do cat "$out/copy-$p.cmd"; done
+	echo '```'
+	for f in server proxy; do
+		if [ -s "$out/$f.log" ]; then
+			echo
+			echo "\`pgsctp $f\` logged at warn or above during the run (count, message):"
+			echo
+			echo '```'
+			cat "$out/$f.log"
+			echo '```'
+		fi
+	done
+} >"$section"
+
+doc=docs/benchmarks.md
+if [ ! -f "$doc" ]; then
+	mkdir -p docs
+	printf '# Benchmarks\n\nEach section says which command produced its figures, on which machine and when.\n' >"$doc"
+fi
+# Replace the section (up to the next "## " heading) or append it. Lines of
+# the old section from the marker "<!-- bench-pg.sh keeps what follows -->"
+# on (the interpretation, written by hand) are kept after the new figures.
+marker='<!-- bench-pg.sh keeps what follows -->'
+awk -v sec="$section" -v marker="$marker" '
+	function emit() { while ((getline l < sec) > 0) print l; close(sec); done = 1 }
+	function flush() { if (kept != "") printf "\n%s", kept; else print ""; kept = "" }
+	/^## / { if (skip) { skip = 0; flush() } }
+	/^## PostgreSQL through pgsctp$/ { skip = 1; emit(); next }
+	skip && $0 == marker { keep = 1 }
+	skip && keep { kept = kept $0 "\n"; next }
+	!skip { print }
+	END { if (skip) { if (kept != "") printf "\n%s", kept } else if (!done) { print ""; emit() } }
+' "$doc" >"$out/doc.md"
+cp "$out/doc.md" "$doc"
+echo "== wrote $doc:" >&2
+cat "$section"
