@@ -210,6 +210,7 @@ psql_copy() {
 	echo "  $name: $(cat "$out/$name.res")" >&2
 }
 
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 sctp=(--sctp --peer-udp-port $UDP_PORT)
 for wl in select-only tpcb-like; do
 	flags=()
@@ -273,7 +274,8 @@ section=$out/section.md
 	echo "One run of ${SECS} s per transaction figure, $CLIENTS clients (pgbench -c $CLIENTS -j $THREADS; Go: $CLIENTS goroutines,"
 	echo "one session each), pgbench scale $SCALE, tables prewarmed into shared_buffers. Everything on"
 	echo "127.0.0.1, every process on the same $(nproc) CPUs (which other work shared at the time:"
-	echo "compare figures of one run, not across runs). PostgreSQL ran with fsync=off,"
+	echo "compare figures of one run, not across runs; load average $load_before before the runs,"
+	echo "$(cut -d' ' -f1-3 /proc/loadavg) after). PostgreSQL ran with fsync=off,"
 	echo "synchronous_commit=off and full_page_writes=off: the comparison is between paths to the"
 	echo "same server, not of durable commits."
 	echo
