@@ -49,7 +49,9 @@ type Association struct {
 	done chan struct{}          // closed when the driver has ended
 	up   chan struct{}          // closed at Connected
 	rel  atomic.Int64           // bytes the application consumed, not yet released
-	once sync.Once              // Close
+	// ctrlWaiting: ctrl is not empty (the driver looks without a.mu).
+	ctrlWaiting atomic.Bool
+	once        sync.Once // Close
 
 	// Owned by the driver goroutine.
 	core     *assoc.Association
@@ -59,6 +61,9 @@ type Association struct {
 	changed    chan struct{} // closed and replaced on every change waiters care about
 	inbox      []Message
 	streams    map[uint16]*Stream
+	accepts    []*Stream // opened by the peer's announcement, for AcceptStream
+	ctrl       []ctrlMsg // control messages for the driver to send, in order
+	peerWnd    uint64    // the window of the peer's latest PPIDStreamWindow
 	outStreams uint16
 	ended      bool  // the core reported Closed
 	err        error // the core's Closed error (nil: graceful)
@@ -134,6 +139,11 @@ func (a *Association) run() {
 		now := time.Now()
 		if n := a.rel.Swap(0); n > 0 {
 			a.core.Release(int(n))
+		}
+		if a.ctrlWaiting.Load() {
+			a.mu.Lock()
+			a.sendCtrlLocked(now)
+			a.mu.Unlock()
 		}
 		if a.flush(now, b) {
 			return
@@ -244,11 +254,7 @@ func (a *Association) handleEvent(ev assoc.Event) (closed bool) {
 		}
 	case assoc.Message:
 		a.mu.Lock()
-		if st := a.streams[ev.StreamID]; st != nil {
-			st.pushLocked(ev.PPID, ev.Data)
-		} else {
-			a.inbox = append(a.inbox, Message{StreamID: ev.StreamID, PPID: ev.PPID, Unordered: ev.Unordered, Data: ev.Data})
-		}
+		a.routeLocked(ev)
 		a.broadcastLocked()
 		a.mu.Unlock()
 	case assoc.Writable:
@@ -416,6 +422,15 @@ func (a *Association) send(ctx context.Context, st *Stream, sid uint16, ppid uin
 		}
 		var serr error
 		if err := a.do(ctx, func(now time.Time) {
+			// Control messages first: a stream's announcement must
+			// precede its data.
+			a.mu.Lock()
+			blocked := a.sendCtrlLocked(now)
+			a.mu.Unlock()
+			if blocked {
+				serr = assoc.ErrWouldBlock
+				return
+			}
 			serr = a.core.Send(now, sid, ppid, msg, assoc.SendOptions{Unordered: unordered})
 		}); err != nil {
 			if err == errEnded {
@@ -475,20 +490,38 @@ func (a *Association) ReceiveMessage(ctx context.Context) (Message, error) {
 }
 
 // OpenStream returns the Stream for stream id. Messages already waiting
-// in the inbox for that stream move to it. A stream can be opened once.
+// in the inbox for that stream move to it. A number carries one Stream at
+// a time: it can be opened again (for a new byte stream) once its Stream
+// is closed and the peer's CloseWrite marker has arrived; before that
+// OpenStream fails with an error wrapping ErrStreamInUse. With
+// Config.StreamWindow set, the new Stream announces per-stream flow
+// control to the peer before any data.
 func (a *Association) OpenStream(id uint16) (*Stream, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.userClosed {
 		return nil, a.opError("open", net.ErrClosed)
 	}
-	if _, ok := a.streams[id]; ok {
-		return nil, a.opError("open", fmt.Errorf("sctp: stream %d is already open", id))
+	if st, ok := a.streams[id]; ok {
+		if st.pending {
+			// The peer opened it and nobody accepted it yet: take it.
+			st.pending = false
+			for i, p := range a.accepts {
+				if p == st {
+					a.accepts = append(a.accepts[:i], a.accepts[i+1:]...)
+					break
+				}
+			}
+			return st, nil
+		}
+		return nil, a.opError("open", fmt.Errorf("%w: %d", ErrStreamInUse, id))
 	}
 	if a.outStreams != 0 && id >= a.outStreams {
 		return nil, a.opError("open", fmt.Errorf("%w: %d, the peer accepts %d streams", assoc.ErrInvalidStream, id, a.outStreams))
 	}
-	return a.newStreamLocked(id), nil
+	st := a.newStreamLocked(id)
+	st.announceLocked()
+	return st, nil
 }
 
 // AcceptStream waits for a message on a stream that has no Stream yet and
@@ -499,6 +532,14 @@ func (a *Association) AcceptStream(ctx context.Context) (*Stream, error) {
 		if a.userClosed {
 			a.mu.Unlock()
 			return nil, a.opError("accept", net.ErrClosed)
+		}
+		if len(a.accepts) > 0 {
+			st := a.accepts[0]
+			a.accepts[0] = nil
+			a.accepts = a.accepts[1:]
+			st.pending = false
+			a.mu.Unlock()
+			return st, nil
 		}
 		for _, m := range a.inbox {
 			if _, ok := a.streams[m.StreamID]; !ok {
@@ -577,6 +618,10 @@ func (a *Association) Close() error {
 	a.mu.Lock()
 	a.userClosed = true
 	a.inbox = nil
+	for _, st := range a.accepts {
+		st.dropLocked()
+	}
+	a.accepts = nil
 	for _, st := range a.streams {
 		st.dropLocked()
 	}

@@ -34,6 +34,16 @@ type Config struct {
 	// MaxWriteMessage is the largest message Stream.Write sends; longer
 	// writes are split. Default 64 KiB.
 	MaxWriteMessage int
+	// StreamWindow turns on per-stream flow control (see the package
+	// documentation): each Stream lets the peer send at most this many
+	// bytes its application has not read yet, so a stream nobody reads
+	// holds at most this much of the association's receive window. It
+	// only takes effect on a stream when the peer's end has it on too;
+	// otherwise the stream is plain. 0 (or negative) means off; values
+	// are raised to at least 4 KiB and capped at 1 GiB.
+	// DefaultStreamWindow is a good choice for multiplexed associations.
+	StreamWindow int
+
 	// AcceptBacklog bounds the associations that completed their
 	// handshake and wait for Accept; more are aborted. Default 128.
 	AcceptBacklog int
@@ -60,6 +70,9 @@ func resolve(c *Config) *settings {
 	}
 	if s.MaxWriteMessage <= 0 {
 		s.MaxWriteMessage = 64 << 10
+	}
+	if s.StreamWindow > 0 {
+		s.StreamWindow = min(max(s.StreamWindow, 4<<10), maxStreamWindow)
 	}
 	if s.AcceptBacklog <= 0 {
 		s.AcceptBacklog = 128

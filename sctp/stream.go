@@ -6,6 +6,8 @@ import (
 	"net"
 	"os"
 	"time"
+
+	"github.com/pgsctp/pgsctp/assoc"
 )
 
 // Stream is one SCTP stream of an association as a net.Conn: a reliable,
@@ -30,6 +32,18 @@ type Stream struct {
 	wclosed bool // CloseWrite was called (or Close)
 	rdl     time.Time
 	wdl     time.Time
+
+	// Per-stream flow control (credit.go). Byte counts run from the
+	// stream's first data byte in each direction.
+	wnd       int    // this end's window, once announced
+	announced bool   // this end sent its PPIDStreamWindow message
+	peerOn    bool   // the peer's PPIDStreamWindow message arrived
+	pending   bool   // opened by the peer, not yet returned by AcceptStream
+	sent      uint64 // data bytes Write handed to the association
+	limit     uint64 // the peer's window plus its credits
+	assumed   uint64 // the peer's window taken from an earlier stream, until its answer
+	consumed  uint64 // data bytes the application read
+	granted   uint64 // this end's window plus the credits it sent
 }
 
 // ID is the stream identifier.
@@ -40,13 +54,17 @@ func (s *Stream) Association() *Association { return s.a }
 
 // pushLocked adds a received message; caller holds a.mu.
 func (s *Stream) pushLocked(ppid uint32, data []byte) {
-	if s.closed || s.eof {
-		// Nobody will read it: give the window back now.
+	if ppid == PPIDCloseWrite && !s.eof {
+		s.eof = true
 		s.a.released(len(data))
+		if s.closed {
+			// Both directions have ended: the number is free again.
+			s.a.retireLocked(s)
+		}
 		return
 	}
-	if ppid == PPIDCloseWrite {
-		s.eof = true
+	if s.closed || s.eof {
+		// Nobody will read it: give the window back now.
 		s.a.released(len(data))
 		return
 	}
@@ -62,6 +80,9 @@ func (s *Stream) dropLocked() {
 	s.queue, s.off = nil, 0
 	s.closed, s.wclosed = true, true
 	s.a.released(n)
+	if s.eof {
+		s.a.retireLocked(s)
+	}
 }
 
 // Read reads received bytes. It returns io.EOF after the peer's CloseWrite
@@ -87,6 +108,8 @@ func (s *Stream) Read(p []byte) (int, error) {
 					s.off = 0
 				}
 			}
+			s.consumed += uint64(n)
+			s.grantLocked()
 			a.mu.Unlock()
 			a.released(n)
 			return n, nil
@@ -116,26 +139,65 @@ func (s *Stream) Read(p []byte) (int, error) {
 	}
 }
 
-// Write sends p, blocking while the send buffer is full. It returns how
-// many bytes were queued for sending; on error, the bytes of whole
-// messages before it were.
+// Write sends p, blocking while the send buffer is full or, when the
+// stream uses per-stream flow control, while the peer has granted no
+// credit. It returns how many bytes were queued for sending; on error, the
+// bytes of whole messages before it were.
 func (s *Stream) Write(p []byte) (int, error) {
 	a := s.a
-	a.mu.Lock()
-	closed, wclosed := s.closed, s.wclosed
-	a.mu.Unlock()
-	if closed || wclosed {
-		return 0, a.opError("write", net.ErrClosed)
-	}
 	n := 0
-	for n < len(p) {
-		m := p[n:min(len(p), n+a.cfg.MaxWriteMessage)]
-		if err := a.send(context.Background(), s, s.id, PPIDStream, m, false); err != nil {
+	for n == 0 || n < len(p) {
+		size, err := s.reserve(len(p) - n)
+		if err != nil {
 			return n, err
 		}
-		n += len(m)
+		if size == 0 {
+			return 0, nil // an empty write on an open stream
+		}
+		if err := a.send(context.Background(), s, s.id, PPIDStream, p[n:n+size], false); err != nil {
+			a.mu.Lock()
+			s.sent -= uint64(size)
+			a.mu.Unlock()
+			return n, err
+		}
+		n += size
 	}
 	return n, nil
+}
+
+// reserve waits until the stream may send and returns how many of want
+// bytes the next message carries, counting them as sent: at most
+// MaxWriteMessage, and at most the credit left when credits are in use.
+func (s *Stream) reserve(want int) (int, error) {
+	a := s.a
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for {
+		if s.closed || s.wclosed {
+			return 0, a.opError("write", net.ErrClosed)
+		}
+		if a.ended || a.userClosed {
+			return 0, a.endErrLocked("write", assoc.ErrClosed)
+		}
+		size := min(want, a.cfg.MaxWriteMessage)
+		if !s.creditOnLocked() || size == 0 {
+			s.sent += uint64(size)
+			return size, nil
+		}
+		if s.sent < s.limit {
+			size = int(min(uint64(size), s.limit-s.sent))
+			s.sent += uint64(size)
+			return size, nil
+		}
+		dl := s.wdl
+		if !dl.IsZero() && !time.Now().Before(dl) {
+			return 0, a.opError("write", os.ErrDeadlineExceeded)
+		}
+		ch := a.changed
+		a.mu.Unlock()
+		_ = a.wait(context.Background(), ch, dl) // every outcome is re-checked above
+		a.mu.Lock()
+	}
 }
 
 // CloseWrite ends this side's data on the stream: the peer's Read returns
