@@ -56,29 +56,25 @@ func BenchmarkRelayBytes(b *testing.B) {
 }
 
 // BenchmarkPostgres compares a query round trip and a 10 MB COPY TO
-// directly to PostgreSQL, through the server relay, and through proxy and
-// server relay (loopback TCP standing in for SCTP).
+// directly to PostgreSQL with the same through the relays: the Go dialer
+// to the server relay, and the proxy's socket through both relays, over
+// loopback TCP, SCTP, and multiplexed SCTP.
 func BenchmarkPostgres(b *testing.B) {
-	s := startStack(b, stackOptions{})
 	ctx := context.Background()
-	paths := []struct{ name, connString string }{
-		{"direct-socket", s.pg.SocketConnString()},
-		{"relay", s.goConnString()},
-		{"proxy+relay", s.proxyConnString()},
-	}
-	for _, p := range paths {
-		conn, err := pgconn.Connect(ctx, p.connString)
+	bench := func(b *testing.B, name string, connect func() (*pgconn.PgConn, error)) {
+		conn, err := connect()
 		if err != nil {
 			b.Fatal(err)
 		}
-		b.Run("select1/"+p.name, func(b *testing.B) {
+		defer conn.Close(ctx)
+		b.Run("select1/"+name, func(b *testing.B) {
 			for b.Loop() {
 				if _, err := conn.Exec(ctx, "select 1").ReadAll(); err != nil {
 					b.Fatal(err)
 				}
 			}
 		})
-		b.Run("copy10MB/"+p.name, func(b *testing.B) {
+		b.Run("copy10MB/"+name, func(b *testing.B) {
 			b.SetBytes(10000 * 1001) // rows of 1000 bytes and a newline
 			for b.Loop() {
 				if _, err := conn.CopyTo(ctx, io.Discard, "copy (select repeat('x', 1000) from generate_series(1, 10000)) to stdout"); err != nil {
@@ -86,6 +82,28 @@ func BenchmarkPostgres(b *testing.B) {
 				}
 			}
 		})
-		conn.Close(ctx)
+	}
+	for _, tr := range []struct {
+		name string
+		o    stackOptions
+	}{
+		{"tcp", stackOptions{}},
+		{"sctp", stackOptions{sctp: true}},
+		{"sctp-mux", stackOptions{sctp: true, multiplex: true}},
+	} {
+		s := startStack(b, tr.o)
+		if tr.name == "tcp" {
+			bench(b, "direct-socket", func() (*pgconn.PgConn, error) { return pgconn.Connect(ctx, s.pg.SocketConnString()) })
+		}
+		bench(b, "dialer-"+tr.name, func() (*pgconn.PgConn, error) {
+			cfg, err := pgconn.ParseConfig(s.goConnString())
+			if err != nil {
+				return nil, err
+			}
+			s.dialer.Configure(cfg)
+			return pgconn.ConnectConfig(ctx, cfg)
+		})
+		bench(b, "proxy-"+tr.name, func() (*pgconn.PgConn, error) { return pgconn.Connect(ctx, s.proxyConnString()) })
+		s.stop()
 	}
 }
