@@ -45,7 +45,12 @@
 // # Transport contract
 //
 // A transport is anything that yields net.Conn values: the relay needs
-// nothing else. What it uses when present:
+// nothing else. Of each conn it relies on what net.Conn promises: Read and
+// Write run at once on two goroutines; Close unblocks both and may be
+// called while they run; SetReadDeadline bounds the wait for the first
+// message (Relay.StartupTimeout) and SetWriteDeadline that of refusals; a
+// deadline that passes makes the blocked call return an error whose
+// Timeout() is true. What it uses when present:
 //
 //   - CloseWrite() error (as on *net.TCPConn and *net.UnixConn): half-close.
 //     When one side finishes sending, the relay half-closes the other side

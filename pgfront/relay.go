@@ -156,7 +156,9 @@ func (r *Relay) Sessions() []SessionInfo {
 
 // Serve accepts sessions from l and carries each one until it ends. It
 // returns when l fails (nil when l was closed), after every session it
-// started has ended. Cancelling ctx closes l and ends every session at once.
+// started has ended. So closing l is a graceful stop (no new sessions,
+// running ones go on to their end), and cancelling ctx an immediate one
+// (l is closed and every session ended at once).
 func (r *Relay) Serve(ctx context.Context, l net.Listener) error {
 	if r.Dial == nil {
 		return errors.New("pgfront: Relay.Dial is nil")
