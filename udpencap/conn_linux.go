@@ -7,9 +7,12 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
+	"strconv"
+	"sync"
+	"syscall"
+	"unsafe"
 
-	"golang.org/x/net/ipv4"
-	"golang.org/x/net/ipv6"
 	"golang.org/x/sys/unix"
 )
 
@@ -18,14 +21,117 @@ import (
 // dual-stack sockets; Linux reports IPv4 datagrams on those with an
 // IPv4-mapped destination, and takes the source of an IPv4 datagram sent
 // from them in an IP_PKTINFO control message).
+//
+// The system calls are made directly, through golang.org/x/sys/unix, on
+// headers, socket addresses and control messages preallocated per Conn and
+// encoded and decoded in place: the batch path allocates nothing in steady
+// state. (golang.org/x/net's ReadBatch/WriteBatch cost about ten
+// allocations per datagram: a net.UDPAddr and a parsed or marshalled
+// control message each way.) The file descriptor stays in the Go runtime's
+// poller: the calls run inside syscall.RawConn's Read and Write, which wait
+// for readiness, honour deadlines and report a closed socket.
 type sysConn struct {
+	// Constant after init.
+	rc syscall.RawConn
 	v6 bool // the socket is AF_INET6 (possibly dual-stack)
-	p4 *ipv4.PacketConn
-	p6 *ipv6.PacketConn
 
-	// Read scratch, used only by the one goroutine in ReadBatch.
-	rmsgs []ipv4.Message // ipv4.Message and ipv6.Message are the same type
-	roob  [][]byte
+	// rx is used only by the one goroutine in ReadBatch.
+	rx mmsgBatch
+	// tx holds *mmsgBatch, one per concurrent WriteBatch.
+	tx sync.Pool
+	// zones caches interface names and indexes of IPv6 zones.
+	zones zoneCache
+}
+
+// oobSpace is the control-message room of one datagram: one IPV6_PKTINFO
+// (the larger of the two we use) with room to spare, so that an unexpected
+// extra message truncates nothing we need. A multiple of the control
+// message alignment, so every datagram's room starts aligned.
+var oobSpace = 2 * unix.CmsgSpace(unix.SizeofInet6Pktinfo)
+
+// mmsgBatch is the kernel's view of up to len(hdrs) datagrams: mmsghdr
+// entries whose iovec, socket address and control buffer point into the
+// slices beside them. The iovec bases point at the caller's buffers only
+// for the length of one call.
+type mmsgBatch struct {
+	hdrs  []unix.Mmsghdr
+	iovs  []unix.Iovec
+	names []unix.RawSockaddrInet6 // large enough for a sockaddr_in too
+	oob   []uint64                // control buffers, 8-byte aligned; oobSpace bytes each
+
+	// One system call's arguments and results, for the closures below.
+	count int
+	n     int
+	errno syscall.Errno
+	// recv and send are bound once (method values allocate) and passed
+	// to RawConn.Read and Write.
+	recv, send func(fd uintptr) bool
+}
+
+func newBatch() *mmsgBatch {
+	b := &mmsgBatch{}
+	b.recv, b.send = b.recvmmsg, b.sendmmsg
+	return b
+}
+
+// grow makes room for n datagrams and links each header to its iovec,
+// name and control buffer.
+func (b *mmsgBatch) grow(n int) {
+	if len(b.hdrs) >= n {
+		return
+	}
+	b.hdrs = make([]unix.Mmsghdr, n)
+	b.iovs = make([]unix.Iovec, n)
+	b.names = make([]unix.RawSockaddrInet6, n)
+	b.oob = make([]uint64, n*oobSpace/8)
+	for i := range b.hdrs {
+		h := &b.hdrs[i].Hdr
+		h.Name = (*byte)(unsafe.Pointer(&b.names[i]))
+		h.Iov = &b.iovs[i]
+		h.SetIovlen(1)
+		h.Control = (*byte)(unsafe.Pointer(&b.oob[i*oobSpace/8]))
+	}
+}
+
+// control is datagram i's control buffer.
+func (b *mmsgBatch) control(i int) []byte {
+	return unsafe.Slice((*byte)(unsafe.Pointer(&b.oob[i*oobSpace/8])), oobSpace)
+}
+
+// release drops the references to the caller's buffers, so that a
+// batch kept for reuse does not keep them alive.
+func (b *mmsgBatch) release(n int) {
+	for i := range b.iovs[:n] {
+		b.iovs[i].Base = nil
+	}
+}
+
+func (b *mmsgBatch) recvmmsg(fd uintptr) bool {
+	for {
+		n, _, e := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&b.hdrs[0])), uintptr(b.count), unix.MSG_DONTWAIT, 0, 0)
+		switch e {
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			return false // not ready: the poller waits
+		}
+		b.n, b.errno = int(n), e
+		return true
+	}
+}
+
+func (b *mmsgBatch) sendmmsg(fd uintptr) bool {
+	for {
+		n, _, e := unix.Syscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&b.hdrs[0])), uintptr(b.count), unix.MSG_DONTWAIT, 0, 0)
+		switch e {
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			return false
+		}
+		b.n, b.errno = int(n), e
+		return true
+	}
 }
 
 func (s *sysConn) init(uc *net.UDPConn) error {
@@ -37,163 +143,263 @@ func (s *sysConn) init(uc *net.UDPConn) error {
 	var serr error
 	if err := rc.Control(func(fd uintptr) {
 		domain, serr = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_DOMAIN)
+		if serr != nil {
+			serr = fmt.Errorf("getsockopt SO_DOMAIN: %w", serr)
+			return
+		}
+		if domain == unix.AF_INET6 {
+			if err := unix.SetsockoptInt(int(fd), unix.IPPROTO_IPV6, unix.IPV6_RECVPKTINFO, 1); err != nil {
+				serr = fmt.Errorf("IPV6_RECVPKTINFO: %w", err)
+			}
+		} else if err := unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_PKTINFO, 1); err != nil {
+			serr = fmt.Errorf("IP_PKTINFO: %w", err)
+		}
 	}); err != nil {
 		return err
 	}
 	if serr != nil {
-		return fmt.Errorf("getsockopt SO_DOMAIN: %w", serr)
+		return serr
 	}
+	s.rc = rc
 	s.v6 = domain == unix.AF_INET6
-	if s.v6 {
-		s.p6 = ipv6.NewPacketConn(uc)
-		if err := s.p6.SetControlMessage(ipv6.FlagDst|ipv6.FlagInterface, true); err != nil {
-			return fmt.Errorf("IPV6_RECVPKTINFO: %w", err)
+	s.rx.recv, s.rx.send = s.rx.recvmmsg, s.rx.sendmmsg
+	s.tx.New = func() any { return newBatch() }
+	return nil
+}
+
+func (s *sysConn) readBatch(_ *net.UDPConn, msgs []Message) (int, error) {
+	b := &s.rx
+	b.grow(len(msgs))
+	for i := range msgs {
+		b.iovs[i].Base = unsafe.SliceData(msgs[i].Buf)
+		b.iovs[i].SetLen(len(msgs[i].Buf))
+		h := &b.hdrs[i]
+		h.Hdr.Namelen = unix.SizeofSockaddrInet6
+		h.Hdr.SetControllen(oobSpace)
+		h.Hdr.Flags = 0
+		h.Len = 0
+	}
+	b.count, b.n, b.errno = len(msgs), 0, 0
+	err := s.rc.Read(b.recv)
+	b.release(len(msgs))
+	if err != nil {
+		return 0, err
+	}
+	if b.errno != 0 {
+		return 0, os.NewSyscallError("recvmmsg", b.errno)
+	}
+	for i := range b.n {
+		m := &msgs[i]
+		h := &b.hdrs[i].Hdr
+		m.N, m.Addr, m.Local = int(b.hdrs[i].Len), netip.AddrPort{}, netip.Addr{}
+		if h.Flags&unix.MSG_TRUNC != 0 {
+			m.N = -1
+			continue
 		}
+		m.Addr = s.decodeName(&b.names[i], h.Namelen)
+		m.Local = parseLocal(b.control(i)[:min(int(h.Controllen), oobSpace)])
+	}
+	return b.n, nil
+}
+
+// decodeName returns the address and port of a sockaddr_in or
+// sockaddr_in6 the kernel wrote, with IPv4-mapped addresses unmapped; the
+// zero value for anything else.
+func (s *sysConn) decodeName(sa *unix.RawSockaddrInet6, namelen uint32) netip.AddrPort {
+	switch {
+	case sa.Family == unix.AF_INET && namelen >= unix.SizeofSockaddrInet4:
+		sa4 := (*unix.RawSockaddrInet4)(unsafe.Pointer(sa))
+		return netip.AddrPortFrom(netip.AddrFrom4(sa4.Addr), portOf(&sa4.Port))
+	case sa.Family == unix.AF_INET6 && namelen >= unix.SizeofSockaddrInet6:
+		a := netip.AddrFrom16(sa.Addr)
+		if a.Is4In6() {
+			a = a.Unmap()
+		} else if sa.Scope_id != 0 {
+			a = a.WithZone(s.zones.name(sa.Scope_id))
+		}
+		return netip.AddrPortFrom(a, portOf(&sa.Port))
+	}
+	return netip.AddrPort{}
+}
+
+// portOf reads a port stored in network byte order.
+func portOf(p *uint16) uint16 {
+	b := (*[2]byte)(unsafe.Pointer(p))
+	return uint16(b[0])<<8 | uint16(b[1])
+}
+
+// setPort stores a port in network byte order.
+func setPort(p *uint16, port uint16) {
+	b := (*[2]byte)(unsafe.Pointer(p))
+	b[0], b[1] = byte(port>>8), byte(port)
+}
+
+// parseLocal walks the control messages of one received datagram and
+// returns the destination address of its IP_PKTINFO or IPV6_PKTINFO
+// (unmapped), or the zero value. oob starts 8-byte aligned; lengths the
+// kernel wrote are checked before they are used.
+func parseLocal(oob []byte) netip.Addr {
+	for len(oob) >= unix.SizeofCmsghdr {
+		h := (*unix.Cmsghdr)(unsafe.Pointer(&oob[0]))
+		l := uint64(h.Len)
+		if l < unix.SizeofCmsghdr || l > uint64(len(oob)) {
+			return netip.Addr{}
+		}
+		data := oob[unix.CmsgLen(0):l]
+		switch {
+		case h.Level == unix.IPPROTO_IP && h.Type == unix.IP_PKTINFO && len(data) >= unix.SizeofInet4Pktinfo:
+			pi := (*unix.Inet4Pktinfo)(unsafe.Pointer(&data[0]))
+			return netip.AddrFrom4(pi.Addr)
+		case h.Level == unix.IPPROTO_IPV6 && h.Type == unix.IPV6_PKTINFO && len(data) >= unix.SizeofInet6Pktinfo:
+			pi := (*unix.Inet6Pktinfo)(unsafe.Pointer(&data[0]))
+			return netip.AddrFrom16(pi.Addr).Unmap()
+		}
+		next := unix.CmsgSpace(int(l) - unix.CmsgLen(0))
+		if next >= len(oob) {
+			return netip.Addr{}
+		}
+		oob = oob[next:]
+	}
+	return netip.Addr{}
+}
+
+// errFamily reports a destination the socket cannot reach: an IPv6
+// address on an IPv4 socket.
+var errFamily = errors.New("address family not supported by the socket")
+
+func (s *sysConn) writeBatch(_ *net.UDPConn, msgs []Message) (int, error) {
+	b := s.tx.Get().(*mmsgBatch)
+	defer s.tx.Put(b)
+	b.grow(len(msgs))
+	k := 0
+	var encErr error
+	for ; k < len(msgs); k++ {
+		if encErr = s.encode(b, k, &msgs[k]); encErr != nil {
+			break
+		}
+	}
+	if k == 0 {
+		return 0, encErr
+	}
+	b.count, b.n, b.errno = k, 0, 0
+	err := s.rc.Write(b.send)
+	b.release(k)
+	if err != nil {
+		return 0, err
+	}
+	if b.errno != 0 {
+		return 0, os.NewSyscallError("sendmmsg", b.errno)
+	}
+	if b.n <= 0 {
+		return 0, errors.New("sendmmsg sent nothing")
+	}
+	return b.n, nil
+}
+
+// encode fills datagram i of b from m: iovec, destination and, when m
+// chooses a source address of the destination's family, the control
+// message that sets it. A source of the other family is ignored (the
+// kernel chooses), as is one on a socket that cannot use it.
+func (s *sysConn) encode(b *mmsgBatch, i int, m *Message) error {
+	b.iovs[i].Base = unsafe.SliceData(m.Buf)
+	b.iovs[i].SetLen(m.N)
+	h := &b.hdrs[i].Hdr
+	h.Flags = 0
+	b.hdrs[i].Len = 0
+	dst := m.Addr.Addr()
+	src := m.Local
+	if src.IsUnspecified() {
+		src = netip.Addr{}
+	}
+	dst4 := dst.Is4() || dst.Is4In6()
+	sa := &b.names[i]
+	if !s.v6 {
+		if !dst4 {
+			return errFamily
+		}
+		sa4 := (*unix.RawSockaddrInet4)(unsafe.Pointer(sa))
+		*sa4 = unix.RawSockaddrInet4{Family: unix.AF_INET, Addr: dst.Unmap().As4()}
+		setPort(&sa4.Port, m.Addr.Port())
+		h.Namelen = unix.SizeofSockaddrInet4
 	} else {
-		s.p4 = ipv4.NewPacketConn(uc)
-		if err := s.p4.SetControlMessage(ipv4.FlagDst|ipv4.FlagInterface, true); err != nil {
-			return fmt.Errorf("IP_PKTINFO: %w", err)
+		*sa = unix.RawSockaddrInet6{Family: unix.AF_INET6, Addr: dst.As16()}
+		if z := dst.Zone(); z != "" {
+			sa.Scope_id = s.zones.index(z)
 		}
+		setPort(&sa.Port, m.Addr.Port())
+		h.Namelen = unix.SizeofSockaddrInet6
+	}
+	oob := b.control(i)
+	switch {
+	case src.IsValid() && dst4 && (src.Is4() || src.Is4In6()):
+		// IP_PKTINFO's ipi_spec_dst is the source address, on an IPv4
+		// socket and for an IPv4 destination of a dual-stack one.
+		ch := (*unix.Cmsghdr)(unsafe.Pointer(&oob[0]))
+		ch.Level, ch.Type = unix.IPPROTO_IP, unix.IP_PKTINFO
+		ch.SetLen(unix.CmsgLen(unix.SizeofInet4Pktinfo))
+		pi := (*unix.Inet4Pktinfo)(unsafe.Pointer(&oob[unix.CmsgLen(0)]))
+		*pi = unix.Inet4Pktinfo{Spec_dst: src.Unmap().As4()}
+		h.SetControllen(unix.CmsgSpace(unix.SizeofInet4Pktinfo))
+	case src.IsValid() && s.v6 && !dst4 && src.Is6() && !src.Is4In6():
+		ch := (*unix.Cmsghdr)(unsafe.Pointer(&oob[0]))
+		ch.Level, ch.Type = unix.IPPROTO_IPV6, unix.IPV6_PKTINFO
+		ch.SetLen(unix.CmsgLen(unix.SizeofInet6Pktinfo))
+		pi := (*unix.Inet6Pktinfo)(unsafe.Pointer(&oob[unix.CmsgLen(0)]))
+		*pi = unix.Inet6Pktinfo{Addr: src.As16()}
+		h.SetControllen(unix.CmsgSpace(unix.SizeofInet6Pktinfo))
+	default:
+		h.SetControllen(0)
 	}
 	return nil
 }
 
-func (s *sysConn) oobSize() int {
-	if s.v6 {
-		return len(ipv6.NewControlMessage(ipv6.FlagDst | ipv6.FlagInterface))
-	}
-	return len(ipv4.NewControlMessage(ipv4.FlagDst | ipv4.FlagInterface))
+// zoneCache maps IPv6 zones (scope IDs) between interface indexes and
+// names, as the net package writes them. Zones are rare (link-local
+// peers); the lookups are cached so that they cost one system call per
+// interface, not per datagram.
+type zoneCache struct {
+	mu      sync.Mutex
+	byIndex map[uint32]string
+	byName  map[string]uint32
 }
 
-func (s *sysConn) readBatch(_ *net.UDPConn, msgs []Message) (int, error) {
-	if len(s.rmsgs) < len(msgs) {
-		s.rmsgs = make([]ipv4.Message, len(msgs))
-		s.roob = make([][]byte, len(msgs))
-		size := s.oobSize()
-		for i := range s.roob {
-			s.roob[i] = make([]byte, size)
-			s.rmsgs[i].Buffers = make([][]byte, 1)
-		}
+func (z *zoneCache) name(idx uint32) string {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	if n, ok := z.byIndex[idx]; ok {
+		return n
 	}
-	rm := s.rmsgs[:len(msgs)]
-	for i := range rm {
-		rm[i].Buffers[0] = msgs[i].Buf
-		rm[i].OOB = s.roob[i]
-		rm[i].Addr = nil
-		rm[i].N, rm[i].NN, rm[i].Flags = 0, 0, 0
+	n := strconv.FormatUint(uint64(idx), 10)
+	if ifi, err := net.InterfaceByIndex(int(idx)); err == nil {
+		n = ifi.Name
 	}
-	var n int
-	var err error
-	if s.v6 {
-		n, err = s.p6.ReadBatch(rm, 0)
-	} else {
-		n, err = s.p4.ReadBatch(rm, 0)
+	if z.byIndex == nil {
+		z.byIndex = make(map[uint32]string)
 	}
-	if err != nil {
-		return 0, err
+	if len(z.byIndex) < 256 { // bounded: interfaces come and go
+		z.byIndex[idx] = n
 	}
-	for i := 0; i < n; i++ {
-		m := &msgs[i]
-		r := &rm[i]
-		r.Buffers[0] = nil // do not keep the caller's buffer alive
-		m.N, m.Local, m.Addr = r.N, netip.Addr{}, netip.AddrPort{}
-		if r.Flags&unix.MSG_TRUNC != 0 {
-			m.N = -1
-			continue
-		}
-		if ua, ok := r.Addr.(*net.UDPAddr); ok {
-			m.Addr = unmapped(ua.AddrPort())
-		}
-		m.Local = s.parseLocal(r.OOB[:r.NN])
-	}
-	return n, nil
+	return n
 }
 
-func (s *sysConn) parseLocal(oob []byte) netip.Addr {
-	var ip net.IP
-	if s.v6 {
-		var cm ipv6.ControlMessage
-		if cm.Parse(oob) != nil {
-			return netip.Addr{}
-		}
-		ip = cm.Dst
-	} else {
-		var cm ipv4.ControlMessage
-		if cm.Parse(oob) != nil {
-			return netip.Addr{}
-		}
-		ip = cm.Dst
+func (z *zoneCache) index(name string) uint32 {
+	if i, err := strconv.ParseUint(name, 10, 32); err == nil {
+		return uint32(i)
 	}
-	a, ok := netip.AddrFromSlice(ip)
-	if !ok {
-		return netip.Addr{}
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	if i, ok := z.byName[name]; ok {
+		return i
 	}
-	return a.Unmap()
-}
-
-func (s *sysConn) writeBatch(uc *net.UDPConn, msgs []Message) (int, error) {
-	if s.v6 && msgs[0].Addr.Addr().Is4() {
-		// golang.org/x/net encodes an IPv4(-mapped) destination as a
-		// sockaddr_in, which an AF_INET6 socket refuses; the standard
-		// library maps it. IPv4 peers of a dual-stack socket are
-		// therefore sent to one datagram per system call.
-		// The source address goes in an IP_PKTINFO control message:
-		// the kernel sends such a datagram through its IPv4 path.
-		m := &msgs[0]
-		var oob []byte
-		if m.Local.Is4() || m.Local.Is4In6() {
-			oob = (&ipv4.ControlMessage{Src: m.Local.Unmap().AsSlice()}).Marshal()
-		}
-		_, _, err := uc.WriteMsgUDPAddrPort(m.Buf[:m.N], oob, m.Addr)
-		if err != nil {
-			return 0, err
-		}
-		return 1, nil
+	var idx uint32
+	if ifi, err := net.InterfaceByName(name); err == nil {
+		idx = uint32(ifi.Index)
 	}
-	k := len(msgs)
-	if s.v6 {
-		for i, m := range msgs {
-			if m.Addr.Addr().Is4() {
-				k = i
-				break
-			}
-		}
+	if z.byName == nil {
+		z.byName = make(map[string]uint32)
 	}
-	wm := make([]ipv4.Message, k)
-	for i := range wm {
-		m := &msgs[i]
-		wm[i].Buffers = [][]byte{m.Buf[:m.N]}
-		wm[i].Addr = net.UDPAddrFromAddrPort(m.Addr)
-		wm[i].OOB = s.marshalLocal(m.Local)
+	if len(z.byName) < 256 {
+		z.byName[name] = idx
 	}
-	var n int
-	var err error
-	if s.v6 {
-		n, err = s.p6.WriteBatch(wm, 0)
-	} else {
-		n, err = s.p4.WriteBatch(wm, 0)
-	}
-	if err == nil && n <= 0 {
-		err = errors.New("sendmmsg sent nothing")
-	}
-	return n, err
-}
-
-// marshalLocal returns the control message choosing local as the source
-// address, or nil for the kernel's choice. An address of the wrong family
-// for the socket is ignored.
-func (s *sysConn) marshalLocal(local netip.Addr) []byte {
-	if !local.IsValid() || local.IsUnspecified() {
-		return nil
-	}
-	if s.v6 {
-		if local.Is4() {
-			local = netip.AddrFrom16(local.As16())
-		}
-		return (&ipv6.ControlMessage{Src: local.AsSlice()}).Marshal()
-	}
-	if !local.Is4() && !local.Is4In6() {
-		return nil
-	}
-	return (&ipv4.ControlMessage{Src: local.Unmap().AsSlice()}).Marshal()
+	return idx
 }

@@ -3,11 +3,13 @@
 // address of every datagram so that replies leave from the address the peer
 // wrote to (needed for multihoming).
 //
-// On Linux, reads and writes are batched with recvmmsg/sendmmsg through
-// golang.org/x/net, and IP_PKTINFO / IPV6_PKTINFO control messages report
-// the local destination address of each datagram and choose the source
-// address of each reply. On other systems a portable fallback moves one
-// datagram per system call and reports no local address.
+// On Linux, reads and writes are batched with recvmmsg/sendmmsg (system
+// calls made through golang.org/x/sys/unix on buffers preallocated per
+// Conn, so that the batch path allocates nothing per datagram), and
+// IP_PKTINFO / IPV6_PKTINFO control messages report the local destination
+// address of each datagram and choose the source address of each reply.
+// On other systems a portable fallback moves one datagram per system call
+// and reports no local address.
 //
 // RFC 6951 section 5.4: "Within the UDP header, the source port MUST be the
 // local UDP encapsulation port number of the SCTP stack, and the destination
@@ -57,7 +59,8 @@ type Message struct {
 	// Local is the local address the datagram arrived on, or the one it is
 	// to be sent from. The zero value means unknown (read) or any (write:
 	// the kernel chooses by its routing table). IPv4 addresses are
-	// reported unmapped even on a dual-stack socket.
+	// reported unmapped even on a dual-stack socket. On write, a Local
+	// of the other address family than Addr is ignored.
 	Local netip.Addr
 }
 
@@ -74,10 +77,6 @@ type Conn struct {
 // on all local addresses, IPv4 and IPv6 where the system allows a dual-stack
 // socket; an IPv4 address (including 0.0.0.0) opens an IPv4 socket, any other
 // IPv6 address an IPv6-only socket. Port 0 picks a free port.
-//
-// On a dual-stack socket IPv4 datagrams are written one per system call
-// (golang.org/x/net cannot batch IPv4-mapped destinations); an IPv4
-// socket batches them.
 func Listen(ctx context.Context, laddr netip.AddrPort) (*Conn, error) {
 	network, addr := "udp", ""
 	switch {
@@ -152,6 +151,8 @@ func compact(msgs []Message) int {
 // WriteBatch sends msgs[i].Buf[:msgs[i].N] to msgs[i].Addr, in order, and
 // returns how many were sent. A message to port 0 stops the batch with an
 // error wrapping ErrZeroPort; the caller may skip it and send the rest.
+// A message the socket cannot send (an IPv6 destination on an IPv4 socket)
+// stops the batch the same way, with an error.
 func (c *Conn) WriteBatch(msgs []Message) (int, error) {
 	for i := range msgs {
 		if msgs[i].Addr.Port() == 0 {

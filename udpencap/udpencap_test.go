@@ -228,3 +228,63 @@ func BenchmarkWriteReadBatch(b *testing.B) {
 		}
 	}
 }
+
+// One WriteBatch on a dual-stack socket may mix IPv4 and IPv6
+// destinations, each with its own source address: both arrive, in order
+// per destination, from the chosen source.
+func TestDualStackMixedBatch(t *testing.T) {
+	a := listen(t, "[::]:0")
+	b4 := listen(t, "127.0.0.1:0")
+	b6 := listen(t, "[::1]:0")
+	to4 := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), b4.LocalAddr().Port())
+	to6 := netip.AddrPortFrom(netip.MustParseAddr("::1"), b6.LocalAddr().Port())
+	src4 := netip.MustParseAddr("127.0.0.9")
+	if runtime.GOOS != "linux" {
+		src4 = netip.Addr{}
+	}
+	var out []Message
+	for i := range 6 {
+		p := []byte(fmt.Sprintf("d%d", i))
+		m := Message{Buf: p, N: len(p), Addr: to4, Local: src4}
+		if i%2 == 1 {
+			m.Addr, m.Local = to6, netip.MustParseAddr("::1")
+		}
+		out = append(out, m)
+	}
+	if n, err := a.WriteBatch(out); n != len(out) || err != nil {
+		t.Fatalf("WriteBatch = %d, %v; want %d", n, err, len(out))
+	}
+	for i, m := range readAll(t, b4, 3) {
+		if want := fmt.Sprintf("d%d", 2*i); string(m.Buf[:m.N]) != want {
+			t.Errorf("IPv4 datagram %d = %q, want %q", i, m.Buf[:m.N], want)
+		}
+		if runtime.GOOS == "linux" && m.Addr.Addr() != src4 {
+			t.Errorf("IPv4 datagram %d from %v, want %v", i, m.Addr, src4)
+		}
+	}
+	for i, m := range readAll(t, b6, 3) {
+		if want := fmt.Sprintf("d%d", 2*i+1); string(m.Buf[:m.N]) != want {
+			t.Errorf("IPv6 datagram %d = %q, want %q", i, m.Buf[:m.N], want)
+		}
+		if m.Addr != netip.AddrPortFrom(netip.MustParseAddr("::1"), a.LocalAddr().Port()) {
+			t.Errorf("IPv6 datagram %d from %v", i, m.Addr)
+		}
+	}
+}
+
+// An IPv4 socket cannot reach an IPv6 destination: WriteBatch sends what
+// precedes it and reports how many.
+func TestWrongFamilyStopsBatch(t *testing.T) {
+	a := listen(t, "127.0.0.1:0")
+	b := listen(t, "127.0.0.1:0")
+	p := []byte("x")
+	n, err := a.WriteBatch([]Message{
+		{Buf: p, N: 1, Addr: b.LocalAddr()},
+		{Buf: p, N: 1, Addr: netip.MustParseAddrPort("[::1]:9")},
+		{Buf: p, N: 1, Addr: b.LocalAddr()},
+	})
+	if n != 1 || err == nil {
+		t.Fatalf("WriteBatch = %d, %v; want 1 and an error", n, err)
+	}
+	readAll(t, b, 1)
+}

@@ -1,0 +1,5 @@
+//go:build !race
+
+package udpencap
+
+const raceEnabled = false
