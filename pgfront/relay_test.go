@@ -404,3 +404,46 @@ func TestDirectTLSPassesThrough(t *testing.T) {
 		t.Error("no direct tls session logged")
 	}
 }
+
+// TestServeGraceful: closing the listener stops new sessions but lets
+// running ones go on; Serve returns when the last has ended.
+func TestServeGraceful(t *testing.T) {
+	checkGoroutines(t)
+	backend := startFakeBackend(t, func(c net.Conn) { io.Copy(c, c) })
+	r := &pgfront.Relay{Dial: pgfront.DialNet("tcp", backend.l.Addr().String()), Logger: newLogBook(t).logger("server")}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- r.Serve(context.Background(), l) }()
+	c, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	startup := startupPacket(t, map[string]string{"user": "u"})
+	c.Write(startup)
+	if _, err := io.ReadFull(c, make([]byte, len(startup))); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	if _, err := net.Dial("tcp", l.Addr().String()); err == nil {
+		t.Error("a new session was accepted after the listener closed")
+	}
+	c.Write([]byte("still here"))
+	got := make([]byte, len("still here"))
+	if _, err := io.ReadFull(c, got); err != nil || string(got) != "still here" {
+		t.Fatalf("running session after the listener closed: %q %v", got, err)
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("Serve returned with a session running: %v", err)
+	default:
+	}
+	c.Close()
+	if err := <-done; err != nil {
+		t.Errorf("Serve: %v", err)
+	}
+}
