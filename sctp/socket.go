@@ -37,6 +37,10 @@ type socket struct {
 	// reader goroutine (Listener.SetConfig).
 	epConfig atomic.Pointer[assoc.Config]
 
+	// pool recycles the buffers that carry datagrams from the reader to
+	// the association goroutines. Safe for concurrent use.
+	pool packetPool
+
 	mu       sync.Mutex // guards the fields below
 	byTag    map[uint32]*Association
 	byAddr   map[addrKey]*Association
@@ -169,8 +173,10 @@ func (s *socket) dispatch(now time.Time, m *udpencap.Message, epBuf []byte) {
 	}
 	s.mu.Unlock()
 	if a != nil {
-		// The packet buffer is handed over: the core may keep slices of it.
-		a.deliver(packet{from: m.Addr, to: to, data: append([]byte(nil), pkt...)})
+		// The reader's buffer is reused by its next ReadBatch, so the
+		// packet travels in a pooled copy, which the association
+		// goroutine returns with recycle once HandlePacket is done.
+		a.deliver(packet{from: m.Addr, to: to, data: s.pool.copy(pkt)})
 		return
 	}
 	if s.ep == nil {
@@ -234,5 +240,52 @@ func (s *socket) write(msgs []udpencap.Message) {
 			continue
 		}
 		return
+	}
+}
+
+// recycle returns the buffer of a packet the socket delivered, once the
+// association goroutine is done with it: after HandlePacket returns
+// (assoc: "pkt is not retained"), never before, and at most once. A packet
+// that is dropped instead, or never recycled, is simply collected.
+func (s *socket) recycle(data []byte) { s.pool.put(data) }
+
+// smallPacket is the buffer size for datagrams up to a default-MTU packet
+// (and most jumbo-less ones); larger ones take maxDatagram buffers.
+const smallPacket = 2048
+
+// packetPool holds packet buffers in two sizes. It pools pointers to
+// arrays: putting one into a sync.Pool does not allocate, as a slice
+// header would.
+type packetPool struct {
+	small sync.Pool // *[smallPacket]byte
+	large sync.Pool // *[maxDatagram]byte
+}
+
+// copy returns a copy of pkt in a pooled buffer (pkt is at most
+// maxDatagram bytes: the reader's buffers are that large).
+func (p *packetPool) copy(pkt []byte) []byte {
+	if len(pkt) <= smallPacket {
+		b, _ := p.small.Get().(*[smallPacket]byte)
+		if b == nil {
+			b = new([smallPacket]byte)
+		}
+		return append(b[:0], pkt...)
+	}
+	b, _ := p.large.Get().(*[maxDatagram]byte)
+	if b == nil {
+		b = new([maxDatagram]byte)
+	}
+	return append(b[:0], pkt...)
+}
+
+// put takes back a buffer copy returned (recycle passes only packet data,
+// which copy made). The capacity tells the two sizes apart; a slice of
+// any other capacity is left to the garbage collector.
+func (p *packetPool) put(data []byte) {
+	switch cap(data) {
+	case smallPacket:
+		p.small.Put((*[smallPacket]byte)(data[:smallPacket]))
+	case maxDatagram:
+		p.large.Put((*[maxDatagram]byte)(data[:maxDatagram]))
 	}
 }
