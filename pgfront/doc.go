@@ -67,17 +67,40 @@
 // which the sctp package's Stream implements and the relay relies on:
 //
 //   - A session opens when the client opens a new stream
-//     (Association.OpenStream). The first bytes on the stream are the
-//     session's startup packet; the server side's listener returns the
-//     stream from Accept as a new net.Conn, so the relay does not know or
-//     care whether two sessions share an association.
+//     (Association.OpenStream). Its first message is the flow-control
+//     announcement (PPID 0xFFFFFFFD, the client's stream window, below);
+//     the server answers it on the same stream with its own; then come
+//     the session's bytes, the startup packet first. The server side's
+//     listener returns the stream from Accept as a new net.Conn, so the
+//     relay does not know or care whether two sessions share an
+//     association.
 //   - Each direction of a session ends with a half-close of the stream
-//     (CloseWrite), which the peer reads as io.EOF; the session is over
-//     when both directions have ended, and Close ends both at once. Either
-//     way the stream's identifier may then be reused for a later session;
-//     the sctp package must make sure a reused stream never delivers bytes
-//     of an earlier session (stream reset, RFC 6525, or a fresh stream
-//     number).
+//     (CloseWrite: a one-byte message with PPID 0xFFFFFFFF), which the
+//     peer reads as io.EOF; the session is over when both directions have
+//     ended, and Close ends both at once. The stream's number may carry a
+//     later session once this end has closed its stream and the peer's
+//     half-close has arrived (OpenStream returns sctp.ErrStreamInUse
+//     before; the proxy then takes the next number). SCTP delivers a
+//     stream's messages in order, so whatever arrives on the number after
+//     the peer's half-close belongs to the new session: a reused stream
+//     never delivers bytes of an earlier session.
+//   - Flow control is per session: SCTP's receive window belongs to the
+//     association, so bytes a client does not read (psql paused on a
+//     huge result) would otherwise fill it and stall every session. Both
+//     ends turn on the sctp package's per-stream flow control
+//     (sctp.Config.StreamWindow, negotiated per stream by the
+//     announcements above): a writer may have at most the reader's window
+//     (sctp.DefaultStreamWindow, 256 KiB) of unread bytes on a stream, and
+//     the reader returns credit (messages with PPID 0xFFFFFFFE carrying a
+//     4-byte increment) as its relay takes the bytes. A multiplexing
+//     proxy's association gets a receive window of at least 16 stream
+//     windows (4 MiB), so up to 15 sessions whose clients stopped reading
+//     leave the others a full window; beyond that every session waits
+//     until one of the stalled clients reads or goes away. The server
+//     enables flow control for every association; towards a client that
+//     does not announce it (one session per association, older clients)
+//     streams stay plain. Its receive window (sctp_receive_window) bounds
+//     the sessions' uploads the same way.
 //   - One session's failure (an error or Close on its stream) ends only
 //     that session; losing the association ends every session on it, each
 //     with an error (one that wraps net.ErrClosed from OpenStream), and

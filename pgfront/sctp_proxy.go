@@ -111,9 +111,13 @@ func (d *SCTPDialer) dialAssociation(ctx context.Context) (*sctp.Association, *d
 	if len(addrs) == 0 {
 		return nil, nil, errors.New("pgsctp: no server address")
 	}
+	cfg := d.cfg.Load()
+	if d.Multiplex {
+		cfg = flowConfig(cfg, true)
+	}
 	var errs []error
 	for _, addr := range addrs {
-		a, err := sctp.Dial(ctx, addr, d.cfg.Load())
+		a, err := sctp.Dial(ctx, addr, cfg)
 		if err != nil {
 			errs = append(errs, err)
 			if ctx.Err() != nil {
@@ -239,6 +243,11 @@ func (m *muxAssociation) OpenStream(ctx context.Context) (net.Conn, error) {
 			continue
 		}
 		s, err := m.a.OpenStream(id)
+		if errors.Is(err, sctp.ErrStreamInUse) {
+			// Its earlier session is closed here but the server has
+			// not ended its direction yet.
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -269,6 +278,35 @@ func (s *muxStream) Close() error {
 		s.m.st.sessions.Add(-1)
 	})
 	return err
+}
+
+// muxWindows is how many stream windows a multiplexed association's
+// receive window holds at least: up to muxWindows-1 sessions whose clients
+// stopped reading leave a window's worth for the others (see the sctp
+// package's "Per-stream flow control").
+const muxWindows = 16
+
+// flowConfig returns a copy of cfg with per-stream flow control on, at
+// sctp.DefaultStreamWindow unless cfg sets a window (a negative
+// StreamWindow keeps it off), and, for a multiplexed association, a
+// receive window of at least muxWindows stream windows (4 MiB by default).
+// Flow control is negotiated per stream, so turning it on is harmless
+// towards a peer that does not take part.
+func flowConfig(cfg *sctp.Config, mux bool) *sctp.Config {
+	var c sctp.Config
+	if cfg != nil {
+		c = *cfg
+	}
+	if c.StreamWindow == 0 {
+		c.StreamWindow = sctp.DefaultStreamWindow
+	}
+	if mux && c.StreamWindow > 0 {
+		want := uint32(min(muxWindows*c.StreamWindow, 1<<30))
+		if rw := c.Assoc.RecvWindow; rw < want && (rw != 0 || want > 1<<20) {
+			c.Assoc.RecvWindow = want // zero means the core's default, 1 MiB
+		}
+	}
+	return &c
 }
 
 // AssociationStatus is what `pgsctp status` shows of one association.

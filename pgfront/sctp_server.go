@@ -108,9 +108,12 @@ func inNetworks(a netip.Addr, nets []netip.Prefix) bool {
 }
 
 // Listen adds an SCTP listener on laddr ("host:port") and starts accepting
-// its associations.
+// its associations. Per-stream flow control (cfg.StreamWindow) is turned on
+// at sctp.DefaultStreamWindow unless cfg sets it (negative: off): it takes
+// effect only on streams of clients that ask for it (multiplexing
+// proxies), so that a session whose client stops reading stalls alone.
 func (l *SessionListener) Listen(ctx context.Context, laddr string, cfg *sctp.Config) (net.Addr, error) {
-	sl, err := sctp.Listen(ctx, laddr, cfg)
+	sl, err := sctp.Listen(ctx, laddr, flowConfig(cfg, false))
 	if err != nil {
 		return nil, err
 	}
