@@ -394,6 +394,23 @@ func testPostgresStops(t *testing.T, o stackOptions) {
 	if !errors.As(err, &pgErr) || !strings.Contains(pgErr.Message, "cannot reach PostgreSQL") {
 		t.Errorf("new session after the stop: %v", err)
 	}
+	// The relays keep no state about PostgreSQL: once it is back, new
+	// sessions work through the same relays (and the same association).
+	s.pg.Restart()
+	for i, connect := range []func() (*pgx.Conn, error){
+		func() (*pgx.Conn, error) { return s.dialer.Connect(ctx, s.goConnString()) },
+		func() (*pgx.Conn, error) { return pgx.Connect(ctx, s.proxyConnString()) },
+	} {
+		c, err := connect()
+		if err != nil {
+			t.Fatalf("path %d after PostgreSQL restarted: %v", i, err)
+		}
+		var one int
+		if err := c.QueryRow(ctx, "select 1").Scan(&one); err != nil {
+			t.Errorf("path %d after PostgreSQL restarted: %v", i, err)
+		}
+		c.Close(ctx)
+	}
 	for _, c := range conns {
 		c.Close(ctx)
 	}

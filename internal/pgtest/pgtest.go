@@ -90,7 +90,13 @@ type Server struct {
 	exited  chan struct{} // closed when the postmaster has exited
 	waitErr error         // valid after exited is closed
 
-	stopOnce sync.Once
+	// What start needs again for Restart.
+	run  runAs
+	opts Options
+	tls  *tlsFiles
+
+	mu      sync.Mutex // guards stopped; serializes Stop and Restart
+	stopped bool
 }
 
 // SocketPath is the path of the server's Unix socket.
@@ -146,12 +152,36 @@ func (s *Server) Running() bool {
 // seconds it escalates to an immediate shutdown and then to SIGKILL. The data
 // directory stays until the test's cleanup. Calling Stop again is harmless.
 func (s *Server) Stop() {
-	s.stopOnce.Do(func() {
-		s.tb.Helper()
-		if err := stopProcess(s.cmd.Process, s.exited, 30*time.Second); err != nil {
-			s.tb.Errorf("pgtest: stopping postgres: %v", err)
-		}
-	})
+	s.tb.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stopLocked()
+}
+
+func (s *Server) stopLocked() {
+	if s.stopped {
+		return
+	}
+	s.stopped = true
+	if err := stopProcess(s.cmd.Process, s.exited, 30*time.Second); err != nil {
+		s.tb.Errorf("pgtest: stopping postgres: %v", err)
+	}
+}
+
+// Restart stops the server if it runs and starts it again on the same data
+// directory, port and socket directory, as after a crash or a maintenance
+// restart. It fails the test if the server does not come back.
+func (s *Server) Restart() {
+	s.tb.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stopLocked()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	if err := s.start(ctx, s.run, s.opts, s.tls); err != nil {
+		s.tb.Fatalf("pgtest: restarting postgres: %v\n--- postgres log ---\n%s", err, s.Log())
+	}
+	s.stopped = false
 }
 
 // Start creates and starts a PostgreSQL cluster for the test and registers
@@ -191,6 +221,8 @@ func Start(tb testing.TB, opts Options) *Server {
 		DataDir:   filepath.Join(base, "data"),
 		BinDir:    binDir,
 		tb:        tb,
+		run:       run,
+		opts:      opts,
 		baseDir:   base,
 		logFile:   filepath.Join(base, "postgres.log"),
 	}
@@ -206,6 +238,7 @@ func Start(tb testing.TB, opts Options) *Server {
 			tb.Fatalf("pgtest: making certificates: %v", err)
 		}
 		s.CAFile, s.ClientCertFile, s.ClientKeyFile = tlsFiles.ca, tlsFiles.clientCert, tlsFiles.clientKey
+		s.tls = tlsFiles
 	}
 	// Everything the server reads or writes goes to the postgres user; the
 	// client key stays with the test's user (libpq insists on 0600).

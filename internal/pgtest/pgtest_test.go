@@ -59,6 +59,15 @@ func TestStartAuthMethods(t *testing.T) {
 		t.Error("connect after Stop succeeded")
 	}
 	s.Stop() // harmless again
+
+	s.Restart()
+	if got := query(t, pw, "select current_user"); got != pgtest.PasswordUser {
+		t.Errorf("after Restart: current_user = %q", got)
+	}
+	s.Restart() // from running, too
+	if got := query(t, s.SocketConnString(), "select 1"); got != "1" {
+		t.Errorf("after a second Restart: %q", got)
+	}
 }
 
 func TestStartTLS(t *testing.T) {
