@@ -157,6 +157,7 @@ func (a *Association) run() {
 		case p := <-a.in:
 			now = time.Now()
 			a.core.HandlePacket(now, p.from, p.to, p.data)
+			a.sock.recycle(p.data) // the core keeps nothing of it
 			// Take what else is queued, up to a bound, collecting the
 			// replies after each packet into one batch: the core then
 			// acknowledges every second packet as RFC 9260 6.2 asks (one
@@ -168,6 +169,7 @@ func (a *Association) run() {
 				select {
 				case p := <-a.in:
 					a.core.HandlePacket(now, p.from, p.to, p.data)
+					a.sock.recycle(p.data)
 				default:
 					break more
 				}
