@@ -71,6 +71,26 @@ type PGResult struct {
 	// PGCopyOut only.
 	Bytes uint64  `json:"bytes,omitempty"`
 	MBps  float64 `json:"mb_per_s,omitempty"`
+	// CPU seconds this process used over the run (getrusage, every
+	// goroutine: pgx, and with pgdial the in-process SCTP stack), when
+	// CPUMeasured; CPUMicrosPerTx divides their sum by Transactions.
+	CPUMeasured    bool    `json:"cpu_measured"`
+	CPUUserSecs    float64 `json:"cpu_user_s"`
+	CPUSystemSecs  float64 `json:"cpu_system_s"`
+	CPUMicrosPerTx float64 `json:"cpu_us_per_tx,omitempty"`
+}
+
+// setCPU fills r's CPU fields for the interval since m started.
+func (r *PGResult) setCPU(m cpuMeter) {
+	var side Side
+	m.fill(&side)
+	if !side.CPUMeasured {
+		return
+	}
+	r.CPUMeasured, r.CPUUserSecs, r.CPUSystemSecs = true, side.CPUUserSecs, side.CPUSystemSecs
+	if r.Transactions > 0 {
+		r.CPUMicrosPerTx = (r.CPUUserSecs + r.CPUSystemSecs) * 1e6 / float64(r.Transactions)
+	}
 }
 
 // WriteText writes r as one line of name=value pairs, readable by people and
@@ -84,6 +104,9 @@ func (r *PGResult) WriteText(w io.Writer) error {
 	}
 	if r.Workload == PGCopyOut {
 		fmt.Fprintf(&b, " bytes=%d mb_per_s=%.1f", r.Bytes, r.MBps)
+	}
+	if r.CPUMeasured {
+		fmt.Fprintf(&b, " cpu_s=%.3f cpu_us_per_tx=%.1f", r.CPUUserSecs+r.CPUSystemSecs, r.CPUMicrosPerTx)
 	}
 	if r.FirstError != "" {
 		fmt.Fprintf(&b, " first_error=%q", r.FirstError)
@@ -168,6 +191,7 @@ func runPGTransactions(ctx context.Context, o PGOptions) (PGResult, error) {
 		return PGResult{}, errors.New("bench: pgbench_branches is empty (run pgbench -i first)")
 	}
 
+	cpu := startCPU()
 	start := time.Now()
 	deadline := start.Add(o.Duration)
 	runCtx, cancel := context.WithDeadline(ctx, deadline.Add(30*time.Second))
@@ -214,6 +238,7 @@ func runPGTransactions(ctx context.Context, o PGOptions) (PGResult, error) {
 	}
 	r.TPS = float64(r.Transactions) / r.Seconds
 	r.Latency = all.stats()
+	r.setCPU(cpu)
 	return r, nil
 }
 
@@ -310,6 +335,7 @@ func runPGCopy(ctx context.Context, o PGOptions) (PGResult, error) {
 		cancel()
 	}()
 	var cw countingWriter
+	cpu := startCPU()
 	start := time.Now()
 	_, err = c.PgConn().CopyTo(ctx, &cw, o.CopyQuery)
 	elapsed := time.Since(start)
@@ -325,6 +351,7 @@ func runPGCopy(ctx context.Context, o PGOptions) (PGResult, error) {
 		rtts.add(elapsed)
 		r.Latency = rtts.stats()
 	}
+	r.setCPU(cpu)
 	r.TPS = float64(r.Transactions) / r.Seconds
 	r.MBps = float64(cw.n) / 1e6 / r.Seconds
 	return r, nil

@@ -42,6 +42,9 @@ func TestRunPGTPCBKeepsTheBooksBalanced(t *testing.T) {
 	if r.Errors != 0 || r.Transactions == 0 {
 		t.Fatalf("%d transactions, %d errors (first: %s)", r.Transactions, r.Errors, r.FirstError)
 	}
+	if !r.CPUMeasured || r.CPUUserSecs+r.CPUSystemSecs <= 0 || r.CPUMicrosPerTx <= 0 {
+		t.Errorf("no CPU time measured over %d transactions: %+v", r.Transactions, r)
+	}
 	if r.Latency == nil || r.Latency.Samples != r.Transactions {
 		t.Fatalf("latency samples %+v, want %d", r.Latency, r.Transactions)
 	}

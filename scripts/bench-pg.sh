@@ -117,11 +117,13 @@ pids+=($!)
 echo "== pgsctp server: SCTP 127.0.0.1:$SCTP_PORT over UDP $UDP_PORT -> 127.0.0.1:$PG_PORT" >&2
 server_cmd="pgsctp server --listen 127.0.0.1:$SCTP_PORT --udp-port $UDP_PORT --upstream 127.0.0.1:$PG_PORT --log-level warn"
 "$pgsctp" ${server_cmd#pgsctp } 2>"$work/server.log" &
-pids+=($!)
+server_pid=$!
+pids+=($server_pid)
 echo "== pgsctp proxy: 127.0.0.1:$PROXY_PORT -> SCTP 127.0.0.1:$SCTP_PORT" >&2
 proxy_cmd="pgsctp proxy --server 127.0.0.1:$SCTP_PORT --peer-udp-port $UDP_PORT --listen 127.0.0.1:$PROXY_PORT --port $PROXY_PORT --socket-dir $work/proxy --log-level warn"
 "$pgsctp" ${proxy_cmd#pgsctp } 2>"$work/proxy.log" &
-pids+=($!)
+proxy_pid=$!
+pids+=($proxy_pid)
 
 ready() { psql -X -At -h 127.0.0.1 -p "$1" -U postgres -c 'select 1' postgres >/dev/null 2>&1; }
 for port in $BOUNCER_PORT $PROXY_PORT; do
@@ -129,12 +131,45 @@ for port in $BOUNCER_PORT $PROXY_PORT; do
 	ready "$port" || { echo "bench-pg.sh: nothing answers on 127.0.0.1:$port" >&2; cat "$work"/*.log >&2; exit 1; }
 done
 
+bouncer_pid=$(cat "$work/pgbouncer.pid")
+postmaster_pid=$(head -1 "$work/data/postmaster.pid")
+
 sql() { psql -X -At -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p $PG_PORT -U postgres -c "$1" postgres; }
 echo "== pgbench -i -s $SCALE" >&2
 pgbench -i -q -s "$SCALE" -h 127.0.0.1 -p $PG_PORT -U postgres postgres >"$work/init.log" 2>&1 ||
 	{ cat "$work/init.log" >&2; exit 1; }
 sql "create extension pg_prewarm" >/dev/null
 sql "select pg_prewarm(c) from unnest(array['pgbench_accounts', 'pgbench_accounts_pkey', 'pgbench_branches', 'pgbench_tellers']) c" >/dev/null
+
+# CPU time of the processes between client and PostgreSQL (pgbouncer,
+# pgsctp proxy and server) and of PostgreSQL (the postmaster, its live
+# children and those it reaped: the run's backends, plus background work),
+# in clock ticks from /proc/PID/stat: utime + stime + cutime + cstime.
+hz=$(getconf CLK_TCK)
+ticks() { awk '{ print $14 + $15 + $16 + $17 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+# pg_ticks: the postmaster and its live children (pgbouncer keeps its server
+# connections, so their backends are not reaped between runs).
+pg_ticks() {
+	local t=0 p
+	for p in $postmaster_pid $(pgrep -P "$postmaster_pid"); do t=$((t + $(ticks "$p"))); done
+	echo $t
+}
+between_ticks() { echo $(($(ticks "$bouncer_pid") + $(ticks "$proxy_pid") + $(ticks "$server_pid"))); }
+cpu_start() {
+	sleep 0.3
+	cpu0_between=$(between_ticks) cpu0_pg=$(pg_ticks)
+}
+# cpu_end NAME [CLIENT_TIME_FILE]: appends between_cpu_s, pg_cpu_s (and
+# client_cpu_s from a bash "time" of "%U %S") to NAME.res, once the run's
+# backends have exited.
+cpu_end() {
+	sleep 0.3
+	local between=$(($(between_ticks) - cpu0_between)) pg=$(($(pg_ticks) - cpu0_pg)) client=
+	[ -n "${2:-}" ] && [ -s "$2" ] && client=$(awk '{ printf " client_cpu_s=%.2f", $1 + $2 }' "$2")
+	awk -v b="$between" -v p="$pg" -v hz="$hz" -v c="$client" '{ printf "%s between_cpu_s=%.2f pg_cpu_s=%.2f%s\n", $0, b / hz, p / hz, c }' \
+		"$out/$1.res" >"$out/$1.res.new"
+	mv "$out/$1.res.new" "$out/$1.res"
+}
 
 # Each run leaves in $out/NAME.res one line of name=value pairs (tps,
 # mean_ms, p99_ms, errors; for COPY bytes, seconds, mb_per_s) and in
@@ -151,8 +186,11 @@ pgbench_run() {
 	shift 2
 	local cmd=(pgbench "$@" -c "$CLIENTS" -j "$THREADS" -T "$SECS" -l --log-prefix="$out/$name.log" -h 127.0.0.1 -p "$port" -U postgres postgres)
 	echo "${cmd[*]}" | sed "s|--log-prefix=$out/|--log-prefix=|" >"$out/$name.cmd"
-	local rc=0
-	(cd "$out" && "${cmd[@]}") >"$out/$name.out" 2>&1 || rc=$?
+	local rc=0 TIMEFORMAT='%U %S'
+	cpu_start
+	# (time reports to the group's stderr only when the timed command's
+	# redirections are inside a group of their own.)
+	{ time { "${cmd[@]}" >"$out/$name.out" 2>&1; }; } 2>"$out/$name.time" || rc=$?
 	local tps failed aborted
 	tps=$(awk '/^tps = / { printf "%.1f", $3 }' "$out/$name.out")
 	failed=$(awk -F'[:(]' '/^number of failed transactions/ { gsub(/ /, "", $2); print $2 }' "$out/$name.out")
@@ -170,6 +208,7 @@ pgbench_run() {
 			printf "tps=%s transactions=%d mean_ms=%.3f p99_ms=%.3f errors=%s\n", tps, NR, s / NR / 1000, v[i] / 1000, errors
 		}' "$out/$name.lat" >"$out/$name.res"
 	rm -f "$out/$name.log".* "$out/$name.lat"
+	cpu_end "$name" "$out/$name.time"
 	[ "$rc" -eq 0 ] || { echo "  $name: pgbench exited $rc:" >&2; tail -5 "$out/$name.out" >&2; }
 	echo "  $name: $(cat "$out/$name.res")" >&2
 }
@@ -188,8 +227,11 @@ go_run() {
 	done
 	echo "pgsctp bench-pg ${shown[*]}" >"$out/$name.cmd"
 	local rc=0
+	cpu_start
 	"$pgsctp" bench-pg "$@" "$conn" >"$out/$name.res" 2>"$out/$name.err" || rc=$?
 	[ -s "$out/$name.res" ] || echo "errors=exit$rc" >"$out/$name.res"
+	cpu_end "$name"
+	sed -i -E 's/ cpu_s=([0-9.]+)/ client_cpu_s=\1/' "$out/$name.res"
 	[ "$rc" -eq 0 ] || { echo "  $name: bench-pg exited $rc:" >&2; cat "$out/$name.err" >&2; }
 	echo "  $name: $(cat "$out/$name.res")" >&2
 }
@@ -198,14 +240,16 @@ go_run() {
 psql_copy() {
 	local name=$1 port=$2
 	echo "psql -X -h 127.0.0.1 -p $port -U postgres -c \"$copy_sql\" postgres | wc -c" >"$out/$name.cmd"
-	local t0 t1 bytes rc=0
+	local t0 t1 bytes rc=0 TIMEFORMAT='%U %S'
+	cpu_start
 	t0=$(date +%s.%N)
-	bytes=$(set -o pipefail; psql -X -h 127.0.0.1 -p "$port" -U postgres -c "$copy_sql" postgres 2>"$out/$name.err" | wc -c) || rc=$?
+	bytes=$({ time (set -o pipefail; psql -X -h 127.0.0.1 -p "$port" -U postgres -c "$copy_sql" postgres 2>"$out/$name.err" | wc -c); } 2>"$out/$name.time") || rc=$?
 	t1=$(date +%s.%N)
 	awk -v b="$bytes" -v t0="$t0" -v t1="$t1" -v rc="$rc" 'BEGIN {
 		s = t1 - t0
 		printf "seconds=%.3f bytes=%d mb_per_s=%.1f errors=%d\n", s, b, b / 1e6 / s, rc != 0
 	}' >"$out/$name.res"
+	cpu_end "$name" "$out/$name.time"
 	[ "$rc" -eq 0 ] || { echo "  $name: psql exited $rc:" >&2; cat "$out/$name.err" >&2; }
 	echo "  $name: $(cat "$out/$name.res")" >&2
 }
@@ -249,18 +293,26 @@ done
 # ---- the report ----
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a ~ /^[0-9.]+$/ && b + 0 > 0) printf "%.2f", a / b; else printf "-" }'; }
+# per NAME KEY UNIT DIVISOR DECIMALS: NAME's KEY (CPU seconds) per unit of work.
+per() { awk -v s="$(field "$1" "$2")" -v n="$3" -v d="$4" 'BEGIN { if (s ~ /^[0-9.]+$/ && n + 0 > 0) printf "%.*f", d, s / n; else printf "-" }'; }
 tx_row() { # NAME REFNAME LABEL CLIENT
-	local tps mean p99
+	local tps mean p99 n
 	tps=$(field "$1" tps) mean=$(field "$1" mean_ms) p99=$(field "$1" p99_ms)
-	printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$3" "$4" "$tps" "$mean" "$p99" \
+	n=$(awk -v n="$(field "$1" transactions)" 'BEGIN { print n / 1e6 }')
+	printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$3" "$4" "$tps" "$mean" "$p99" \
 		"$(ratio "$tps" "$(field "$2" tps)")" "$(ratio "$mean" "$(field "$2" mean_ms)")" \
-		"$(ratio "$p99" "$(field "$2" p99_ms)")" "$(field "$1" errors)"
+		"$(ratio "$p99" "$(field "$2" p99_ms)")" \
+		"$(per "$1" client_cpu_s "$n" 0)" "$(per "$1" between_cpu_s "$n" 0)" "$(per "$1" pg_cpu_s "$n" 0)" \
+		"$(field "$1" errors)"
 }
 copy_row() { # NAME REFNAME LABEL CLIENT
-	local mbs
+	local mbs gb
 	mbs=$(field "$1" mb_per_s)
-	printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$3" "$4" "$mbs" "$(field "$1" seconds)" \
-		"$(ratio "$mbs" "$(field "$2" mb_per_s)")" "$(field "$1" bytes)" "$(field "$1" errors)"
+	gb=$(awk -v b="$(field "$1" bytes)" 'BEGIN { print b / 1e9 }')
+	printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$3" "$4" "$mbs" "$(field "$1" seconds)" \
+		"$(ratio "$mbs" "$(field "$2" mb_per_s)")" \
+		"$(per "$1" client_cpu_s "$gb" 2)" "$(per "$1" between_cpu_s "$gb" 2)" "$(per "$1" pg_cpu_s "$gb" 2)" \
+		"$(field "$1" bytes)" "$(field "$1" errors)"
 }
 
 section=$out/section.md
@@ -287,7 +339,10 @@ section=$out/section.md
 	echo "streams of one. pgbench rows are compared with pgbench over direct TCP, Go rows with the"
 	echo "same Go program (pgx) over direct TCP. SCTP packets are at most 1200 bytes (the default MTU)."
 	echo "Latency is per transaction, from the per-transaction log (pgbench -l) or measured by the Go"
-	echo "generator in the same way; MB is 10^6 bytes."
+	echo "generator in the same way; MB is 10^6 bytes. CPU is user + system time per transaction (COPY:"
+	echo "per GB) of the client process (pgbench; psql with wc; the Go program, getrusage, which"
+	echo "with pgdial includes its SCTP stack), of what runs in between (pgbouncer, or pgsctp proxy"
+	echo "and server: /proc/PID/stat) and of PostgreSQL (its backends and background processes)."
 	for wl in select-only tpcb-like; do
 		echo
 		if [ "$wl" = select-only ]; then
@@ -296,8 +351,8 @@ section=$out/section.md
 			echo "### pgbench tpcb-like (the default script): BEGIN, 3 UPDATEs, SELECT, INSERT, END"
 		fi
 		echo
-		echo "| path | client | TPS | mean ms | p99 ms | TPS vs TCP | mean vs TCP | p99 vs TCP | failed |"
-		echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+		echo "| path | client | TPS | mean ms | p99 ms | TPS vs TCP | mean vs TCP | p99 vs TCP | CPU µs/tx client | in between | PostgreSQL | failed |"
+		echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 		tx_row "$wl-tcp" "$wl-tcp" "direct TCP" pgbench
 		tx_row "$wl-pgbouncer" "$wl-tcp" "pgbouncer" pgbench
 		tx_row "$wl-pgsctp" "$wl-tcp" "pgsctp proxy + server" pgbench
@@ -308,8 +363,8 @@ section=$out/section.md
 	echo
 	echo "### COPY out: $COPY_ROWS rows of 1000 bytes ($(awk -v r="$COPY_ROWS" 'BEGIN { printf "%.2f", r * 1000 / 1e9 }') GB), one session"
 	echo
-	echo "| path | client | MB/s | seconds | MB/s vs TCP | bytes | failed |"
-	echo "| --- | --- | ---: | ---: | ---: | ---: | ---: |"
+	echo "| path | client | MB/s | seconds | MB/s vs TCP | CPU s/GB client | in between | PostgreSQL | bytes | failed |"
+	echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 	copy_row copy-tcp copy-tcp "direct TCP" psql
 	copy_row copy-pgbouncer copy-tcp "pgbouncer" psql
 	copy_row copy-pgsctp copy-tcp "pgsctp proxy + server" psql
