@@ -493,11 +493,6 @@ var _ = io.EOF
 // multiplexed association has streams, so stream numbers are reused: a
 // long-lived proxy reuses every stream number sooner or later.
 func TestMuxStreamReuse(t *testing.T) {
-	if os.Getenv("PGFRONT_KNOWN_BUGS") == "" {
-		t.Skip("known bug in the committed sctp: Association keeps a closed Stream in its table, so OpenStream " +
-			"of a reused number fails (\"stream N is already open\"); passes with the stream release " +
-			"being written in sctp (credit.go): drop this skip when that lands; PGFRONT_KNOWN_BUGS=1 runs it")
-	}
 	checkGoroutines(t)
 	s := startStack(t, stackOptions{sctp: true, multiplex: true, muxStreams: 4})
 	ctx := context.Background()
