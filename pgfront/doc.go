@@ -92,7 +92,10 @@
 //     announcements above): a writer may have at most the reader's window
 //     (sctp.DefaultStreamWindow, 256 KiB) of unread bytes on a stream, and
 //     the reader returns credit (messages with PPID 0xFFFFFFFE carrying a
-//     4-byte increment) as its relay takes the bytes. A multiplexing
+//     4-byte increment) as its relay takes the bytes; a credit of zero
+//     says the reader closed the stream, so a relay blocked writing to a
+//     session whose client went away fails at once and ends the session
+//     (and its PostgreSQL connection) instead of waiting. A multiplexing
 //     proxy's association gets a receive window of at least 16 stream
 //     windows (4 MiB), so up to 15 sessions whose clients stopped reading
 //     leave the others a full window; beyond that every session waits

@@ -44,6 +44,12 @@ const maxStreamWindow = 1 << 30
 // has arrived.
 var ErrStreamInUse = errors.New("sctp: stream is in use")
 
+// ErrPeerClosed is returned by Stream.Write on a stream with per-stream
+// flow control once the peer has closed its Stream (its reader is gone,
+// so no credit will come): the counterpart of writing to a TCP connection
+// the peer closed.
+var ErrPeerClosed = errors.New("sctp: the peer closed the stream")
+
 // ctrlMsg is a control message waiting to be handed to the core.
 type ctrlMsg struct {
 	sid  uint16
@@ -95,6 +101,17 @@ func (s *Stream) grantLocked() {
 	s.a.queueCtrlLocked(ctrlMsg{sid: s.id, ppid: PPIDCredit, n: uint32(inc)})
 }
 
+// readerGoneLocked tells the peer, as Close discards this end's reader,
+// that no more credit will come: a credit of zero. Nothing is said when the
+// peer's writer has ended anyway (its CloseWrite arrived) or the number
+// already carries a new stream. Caller holds a.mu.
+func (s *Stream) readerGoneLocked() {
+	if !s.creditOnLocked() || s.closed || s.eof || s.retired {
+		return
+	}
+	s.a.queueCtrlLocked(ctrlMsg{sid: s.id, ppid: PPIDCredit, n: 0})
+}
+
 // queueCtrlLocked queues a control message for the driver, merging a
 // credit with one for the same stream still waiting (credits add up).
 // Caller holds a.mu.
@@ -104,7 +121,7 @@ func (a *Association) queueCtrlLocked(m ctrlMsg) {
 			if a.ctrl[i].sid != m.sid {
 				continue
 			}
-			if a.ctrl[i].ppid == PPIDCredit && uint64(a.ctrl[i].n)+uint64(m.n) <= 1<<32-1 {
+			if a.ctrl[i].ppid == PPIDCredit && m.n > 0 && a.ctrl[i].n > 0 && uint64(a.ctrl[i].n)+uint64(m.n) <= 1<<32-1 {
 				a.ctrl[i].n += m.n
 				return
 			}
@@ -157,7 +174,11 @@ func (a *Association) routeLocked(ev assoc.Message) {
 		// saw the peer's announcement ignores it.
 		a.released(len(ev.Data))
 		if st != nil && st.peerOn && len(ev.Data) == 4 {
-			st.limit += uint64(binary.BigEndian.Uint32(ev.Data))
+			n := binary.BigEndian.Uint32(ev.Data)
+			st.limit += uint64(n)
+			if n == 0 {
+				st.peerGone = true
+			}
 		}
 		return
 	case PPIDStreamWindow:
@@ -217,5 +238,6 @@ func (a *Association) retireLocked(st *Stream) {
 	if a.streams[st.id] == st {
 		delete(a.streams, st.id)
 	}
+	st.retired = true
 	st.wclosed = true
 }

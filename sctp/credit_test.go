@@ -348,3 +348,42 @@ func TestCreditNoGoroutineLeak(t *testing.T) {
 	buf := make([]byte, 1<<16)
 	t.Fatalf("%d goroutines before, %d after:\n%s", before, now, buf[:runtime.Stack(buf, true)])
 }
+
+// TestCreditPeerClosed: when the reader closes its Stream, a writer
+// waiting for credit fails with ErrPeerClosed (no credit will come) instead
+// of waiting; after the reader's CloseWrite alone credits go on.
+func TestCreditPeerClosed(t *testing.T) {
+	const w = 8 << 10
+	_, c, s := pair(t, creditConfig(t, w))
+
+	// Half-close: the client ends its direction and goes on reading many
+	// windows' worth.
+	cs, ss := openPair(t, c, s, 1)
+	if err := cs.CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	data := pattern(40*w, 5)
+	go func() {
+		ss.SetWriteDeadline(time.Now().Add(testTimeout))
+		ss.Write(data)
+		ss.CloseWrite()
+	}()
+	cs.SetReadDeadline(time.Now().Add(testTimeout))
+	got, err := io.ReadAll(cs)
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("reading after CloseWrite: %d bytes, %v", len(got), err)
+	}
+
+	// Close: the server's Write, stuck without credit, ends.
+	cs2, ss2 := openPair(t, c, s, 2)
+	errc := make(chan error, 1)
+	go func() {
+		ss2.SetWriteDeadline(time.Now().Add(testTimeout))
+		_, err := ss2.Write(pattern(1<<20, 6))
+		errc <- err
+	}()
+	cs2.Close()
+	if err := <-errc; !errors.Is(err, ErrPeerClosed) {
+		t.Fatalf("Write after the peer's Close: %v, want ErrPeerClosed", err)
+	}
+}

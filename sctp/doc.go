@@ -34,8 +34,10 @@
 //     stream into it: "a stream appears when the peer first sends on it".
 //   - Flow-control messages (PPIDs PPIDStreamWindow and PPIDCredit, see
 //     below) never reach the application, whether Config.StreamWindow is
-//     on or not. A PPIDStreamWindow announcement makes its stream appear
-//     for AcceptStream at once, before any data.
+//     on or not. With StreamWindow on, a PPIDStreamWindow announcement
+//     makes its stream appear for AcceptStream (or OpenStream) at once,
+//     before any data, and the stream's messages then go to that Stream,
+//     not to the inbox.
 //
 // So a program that only uses streams calls AcceptStream, one that only
 // uses messages calls ReceiveMessage, and one that opens a Stream for
@@ -112,9 +114,11 @@
 //     half the window since the last grant, for as much as restores a
 //     full window: one credit message per W/2 bytes, and a busy writer
 //     always has half a window in flight while the credit travels.
-//     Credits continue after the reader's own CloseWrite (it still reads);
-//     a Stream that is closed sends none (the peer's writer then waits
-//     until its own session ends).
+//     Credits continue after the reader's own CloseWrite (it still reads).
+//   - Reader gone: Close of a Stream whose peer has not ended its
+//     direction sends a credit of zero: no more credit will come, and
+//     the peer's Write fails with ErrPeerClosed instead of waiting (as a
+//     write to a TCP connection the peer closed fails).
 //
 // Before the answer to its announcement arrives the opener cannot know
 // whether the peer takes part, so it writes without a limit, as on a plain

@@ -39,6 +39,8 @@ type Stream struct {
 	announced bool   // this end sent its PPIDStreamWindow message
 	peerOn    bool   // the peer's PPIDStreamWindow message arrived
 	pending   bool   // opened by the peer, not yet returned by AcceptStream
+	retired   bool   // removed from the stream table (retireLocked)
+	peerGone  bool   // the peer's reader closed (a zero credit arrived)
 	sent      uint64 // data bytes Write handed to the association
 	limit     uint64 // the peer's window plus its credits
 	assumed   uint64 // the peer's window taken from an earlier stream, until its answer
@@ -179,6 +181,9 @@ func (s *Stream) reserve(want int) (int, error) {
 		if a.ended || a.userClosed {
 			return 0, a.endErrLocked("write", assoc.ErrClosed)
 		}
+		if s.peerGone {
+			return 0, a.opError("write", ErrPeerClosed)
+		}
 		size := min(want, a.cfg.MaxWriteMessage)
 		if !s.creditOnLocked() || size == 0 {
 			s.sent += uint64(size)
@@ -228,6 +233,7 @@ func (s *Stream) Close() error {
 		return a.opError("close", net.ErrClosed)
 	}
 	sendEOF := !s.wclosed
+	s.readerGoneLocked()
 	s.dropLocked()
 	a.broadcastLocked()
 	a.mu.Unlock()
