@@ -30,8 +30,11 @@ func muxPattern(n int, seed int) []byte {
 // startBulkUpstream is a stand-in for PostgreSQL that, after a session's
 // startup packet, sends the number of bytes named by its "database"
 // parameter (made by muxPattern, seeded by its "user" parameter) and
-// closes.
-func startBulkUpstream(t *testing.T) string {
+// closes. How each seed's sending ended (below 16) arrives on sent[seed].
+func startBulkUpstream(t *testing.T) (addr string, sent []chan error) {
+	for range 16 {
+		sent = append(sent, make(chan error, 1))
+	}
 	return startFakeBackend(t, func(c net.Conn) {
 		be := pgproto3.NewBackend(c, c)
 		m, err := be.ReceiveStartupMessage()
@@ -44,8 +47,11 @@ func startBulkUpstream(t *testing.T) string {
 		}
 		n, _ := strconv.Atoi(sm.Parameters["database"])
 		seed, _ := strconv.Atoi(sm.Parameters["user"])
-		c.Write(muxPattern(n, seed)) // fails when the session is cut short
-	}).l.Addr().String()
+		_, err = c.Write(muxPattern(n, seed)) // fails when the session is cut short
+		if seed >= 0 && seed < len(sent) {
+			sent[seed] <- err
+		}
+	}).l.Addr().String(), sent
 }
 
 // TestMuxSlowSession: through one real SCTP association in multiplexed
@@ -54,7 +60,9 @@ func startBulkUpstream(t *testing.T) string {
 // never read do not keep the others from completing, and every byte the
 // others get is right. Without per-stream flow control the stalled
 // sessions' bytes fill the association's receive window and every session
-// stalls (the test then hits its deadline).
+// stalls (the test then hits its deadline). And when a stalled client goes
+// away, the server relay, blocked writing to its stream, learns it at once
+// (a zero credit) and ends the session and its upstream connection.
 func TestMuxSlowSession(t *testing.T) {
 	checkGoroutines(t)
 	const (
@@ -64,7 +72,7 @@ func TestMuxSlowSession(t *testing.T) {
 		size      = 8 << 20  // 2 association windows each
 	)
 	logs := newLogBook(t)
-	upstream := startBulkUpstream(t)
+	upstream, sent := startBulkUpstream(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute) // a failure bound only
 	defer cancel()
 
@@ -79,7 +87,9 @@ func TestMuxSlowSession(t *testing.T) {
 	server := &pgfront.Relay{
 		Dial:   pgfront.DialNet("tcp", upstream),
 		Target: "bulk upstream",
-		Linger: time.Second,
+		// Only the end of the client's reading (its zero credit) may end
+		// a session blocked writing to it, not the relay's linger.
+		Linger: time.Hour,
 		Logger: logs.logger("server"),
 	}
 	serveCtx, stopServe := context.WithCancel(context.Background())
@@ -170,6 +180,18 @@ func TestMuxSlowSession(t *testing.T) {
 	more := make([]byte, 1<<20)
 	if _, err := io.ReadFull(stalls[0], more); err != nil || !bytes.Equal(more, muxPattern(stallSize, 0)[4<<10:4<<10+len(more)]) {
 		t.Fatalf("stalled session after resuming: %v", err)
+	}
+
+	// A stalled client goes away: the relay's blocked write to it fails,
+	// the session ends, and the upstream's sending is cut short.
+	stalls[1].Close()
+	select {
+	case err := <-sent[1]:
+		if err == nil {
+			t.Error("the upstream sent everything to a client that went away")
+		}
+	case <-ctx.Done():
+		t.Fatal("the session of a client that went away did not end")
 	}
 }
 
