@@ -502,3 +502,7 @@ func (a *Association) Stats() Stats {
 	}
 	return s
 }
+
+// Streams returns the negotiated stream counts: how many streams this end
+// may send on and how many the peer may.
+func (a *Association) Streams() (outbound, inbound uint16) { return a.outStreams, a.inStreams }

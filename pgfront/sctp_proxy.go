@@ -91,7 +91,11 @@ func (d *SCTPDialer) Dial(ctx context.Context) (net.Conn, error) {
 		return nil, &net.OpError{Op: "dial", Net: "sctp", Err: net.ErrClosed}
 	}
 	if d.Multiplex {
-		return d.mux.Dial(ctx)
+		c, err := d.mux.Dial(ctx)
+		if !errors.Is(err, errStreamsBusy) {
+			return c, err
+		}
+		d.Logger.Debug("shared association full; this session gets its own", "err", err)
 	}
 	a, st, err := d.dialAssociation(ctx)
 	if err != nil {
@@ -232,9 +236,13 @@ func (m *muxAssociation) OpenStream(ctx context.Context) (net.Conn, error) {
 	if m.used == nil {
 		m.used = map[uint16]bool{}
 	}
+	// A session is answered on the stream it opened, so only streams
+	// both ends may send on can carry one.
 	limit := uint16(muxStreams)
-	if n := m.a.OutboundStreams(); n > 0 && n < limit {
-		limit = n
+	for _, n := range []uint16{m.a.OutboundStreams(), m.a.InboundStreams()} {
+		if n > 0 && n < limit {
+			limit = n
+		}
 	}
 	for range limit {
 		id := m.next
@@ -255,8 +263,12 @@ func (m *muxAssociation) OpenStream(ctx context.Context) (net.Conn, error) {
 		m.st.sessions.Add(1)
 		return &muxStream{Stream: s, m: m}, nil
 	}
-	return nil, fmt.Errorf("pgsctp: all %d streams of the association carry sessions", limit)
+	return nil, fmt.Errorf("pgsctp: all %d streams of the association carry sessions: %w", limit, errStreamsBusy)
 }
+
+// errStreamsBusy: every stream of the shared association carries a
+// session; the session gets an association of its own instead.
+var errStreamsBusy = errors.New("no free stream")
 
 func (m *muxAssociation) Close() error {
 	shutdown(m.a)

@@ -35,3 +35,11 @@ func (l *Listener) SetConfig(cfg *Config) {
 	c.LocalPort = l.addr.Port
 	l.sock.epConfig.Store(&c)
 }
+
+// InboundStreams is the number of streams the peer may send on, as
+// negotiated in the handshake (0 once the association has ended).
+func (a *Association) InboundStreams() uint16 {
+	var n uint16
+	_ = a.do(context.Background(), func(time.Time) { _, n = a.core.Streams() })
+	return n
+}

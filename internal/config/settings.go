@@ -32,12 +32,22 @@ func Server() *Set {
 		{Name: "max_sessions_per_association", Type: Int, Default: "64", Min: 1, Max: 65535, Context: Reload,
 			Description: "most concurrent PostgreSQL sessions (streams) in one association; applies to new sessions"},
 		{Name: "admin_socket", Type: String, Default: "", Context: Restart, Check: checkPathOrEmpty,
-			Description: "Unix socket for the admin interface (status, paths, associations); empty: none"},
+			Description: "Unix socket for the admin interface that pgsctp status reads; empty: .s.PGSCTP.server.<udp_port> in the temporary directory"},
 		{Name: "metrics_listen", Type: String, Default: "", Context: Restart, Check: checkHostPortOrEmpty,
 			Description: "host:port serving metrics over HTTP; empty: none"},
 		logLevel(),
 	}
-	return newSet("server", append(s, sctpSettings()...))
+	s = append(s, sctpSettings()...)
+	for _, st := range s {
+		if st.Name == "sctp_outbound_streams" {
+			// The server answers each session on the stream it came in
+			// on, so it offers as many streams as a multiplexing proxy
+			// opens (pgsctp proxy --multiplex asks for 1024).
+			st.Default = "1024"
+			st.Description = "outbound streams offered in INIT ACK; sessions are answered on the stream they arrive on, so keep it at least the streams a multiplexing client opens"
+		}
+	}
+	return newSet("server", s)
 }
 
 // Proxy returns the settings of pgsctp proxy, the local endpoint that
@@ -59,7 +69,7 @@ func Proxy() *Set {
 		{Name: "multiplex", Type: Bool, Default: "off", Context: Restart,
 			Description: "carry all client sessions in one association, a stream each, instead of one association per session"},
 		{Name: "admin_socket", Type: String, Default: "", Context: Restart, Check: checkPathOrEmpty,
-			Description: "Unix socket for the admin interface; empty: none"},
+			Description: "Unix socket for the admin interface that pgsctp status reads; empty: .s.PGSCTP.proxy.<port> in the temporary directory"},
 		logLevel(),
 	}
 	return newSet("proxy", append(s, sctpSettings()...))
@@ -118,7 +128,7 @@ func sctpSettings() []*Setting {
 			Description: "receive buffer per association, advertised as a_rwnd"},
 		{Name: "sctp_send_buffer", Type: Int, Unit: "B", Default: "1MB", Min: 1500, Max: 1 << 30, Context: Reload,
 			Description: "most user data queued for sending per association before writes block"},
-		{Name: "sctp_mtu", Type: Int, Unit: "B", Default: "1200", Min: 512, Max: 65507, Context: Reload,
+		{Name: "sctp_mtu", Type: Int, Unit: "B", Default: "1200", Min: 512, Max: 9216, Context: Reload,
 			Description: "largest SCTP packet (UDP payload) sent; 1200 fits the IPv6 minimum MTU with IP and UDP headers"},
 		// RFC 9260 section 5.1.3 (paraphrased) wants the cookie's secret
 		// key changed reasonably often, and lets the cookie's timestamp
