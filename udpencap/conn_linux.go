@@ -10,6 +10,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"unsafe"
 
@@ -30,10 +31,21 @@ import (
 // control message each way.) The file descriptor stays in the Go runtime's
 // poller: the calls run inside syscall.RawConn's Read and Write, which wait
 // for readiness, honour deadlines and report a closed socket.
+//
+// Runs of datagrams to one destination, of one size but a shorter last one,
+// leave as one UDP GSO send (UDP_SEGMENT, Linux 4.18): the kernel's IP and
+// UDP output path then runs once per run instead of once per datagram, and
+// the network carries the same datagrams. Where the kernel or the route
+// refuses it (no checksum offload, a segment beyond the path's MTU), the
+// batch is sent again without, and GSO stays off for the socket.
 type sysConn struct {
 	// Constant after init.
 	rc syscall.RawConn
 	v6 bool // the socket is AF_INET6 (possibly dual-stack)
+
+	// gso: send runs with UDP_SEGMENT. Set at init where the kernel has
+	// the option, cleared for good on the first refusal.
+	gso atomic.Bool
 
 	// rx is used only by the one goroutine in ReadBatch.
 	rx mmsgBatch
@@ -49,6 +61,15 @@ type sysConn struct {
 // message alignment, so every datagram's room starts aligned.
 var oobSpace = 2 * unix.CmsgSpace(unix.SizeofInet6Pktinfo)
 
+const (
+	// gsoMaxSegments is the kernel's UDP_MAX_SEGMENTS: the most
+	// datagrams one GSO send may carry.
+	gsoMaxSegments = 64
+	// gsoMaxBytes bounds the payload of one GSO send, which travels as
+	// one IP packet up to segmentation: its length field has 16 bits.
+	gsoMaxBytes = 65000
+)
+
 // mmsgBatch is the kernel's view of up to len(hdrs) datagrams: mmsghdr
 // entries whose iovec, socket address and control buffer point into the
 // slices beside them. The iovec bases point at the caller's buffers only
@@ -58,6 +79,10 @@ type mmsgBatch struct {
 	iovs  []unix.Iovec
 	names []unix.RawSockaddrInet6 // large enough for a sockaddr_in too
 	oob   []uint64                // control buffers, 8-byte aligned; oobSpace bytes each
+	// segs[j] is how many messages header j carries (writes; more than
+	// one for a GSO send). Its iovecs start at the header's first
+	// message: iovs has one per message, names and oob one per header.
+	segs []int
 
 	// One system call's arguments and results, for the closures below.
 	count int
@@ -84,6 +109,7 @@ func (b *mmsgBatch) grow(n int) {
 	b.iovs = make([]unix.Iovec, n)
 	b.names = make([]unix.RawSockaddrInet6, n)
 	b.oob = make([]uint64, n*oobSpace/8)
+	b.segs = make([]int, n)
 	for i := range b.hdrs {
 		h := &b.hdrs[i].Hdr
 		h.Name = (*byte)(unsafe.Pointer(&b.names[i]))
@@ -164,6 +190,11 @@ func (s *sysConn) init(uc *net.UDPConn) error {
 	s.v6 = domain == unix.AF_INET6
 	s.rx.recv, s.rx.send = s.rx.recvmmsg, s.rx.sendmmsg
 	s.tx.New = func() any { return newBatch() }
+	// A kernel without UDP GSO does not know the option.
+	_ = rc.Control(func(fd uintptr) {
+		_, err := unix.GetsockoptInt(int(fd), unix.SOL_UDP, unix.UDP_SEGMENT)
+		s.gso.Store(err == nil)
+	})
 	return nil
 }
 
@@ -174,6 +205,8 @@ func (s *sysConn) readBatch(_ *net.UDPConn, msgs []Message) (int, error) {
 		b.iovs[i].Base = unsafe.SliceData(msgs[i].Buf)
 		b.iovs[i].SetLen(len(msgs[i].Buf))
 		h := &b.hdrs[i]
+		h.Hdr.Iov = &b.iovs[i]
+		h.Hdr.SetIovlen(1)
 		h.Hdr.Namelen = unix.SizeofSockaddrInet6
 		h.Hdr.SetControllen(oobSpace)
 		h.Hdr.Flags = 0
@@ -270,49 +303,124 @@ var errFamily = errors.New("address family not supported by the socket")
 func (s *sysConn) writeBatch(_ *net.UDPConn, msgs []Message) (int, error) {
 	b := s.tx.Get().(*mmsgBatch)
 	defer s.tx.Put(b)
+	if !s.gso.Load() {
+		n, _, err := s.send(b, msgs, false)
+		return n, err
+	}
+	n, usedGSO, err := s.send(b, msgs, true)
+	if usedGSO && err != nil && gsoRefused(err) {
+		// Nothing was sent (sendmmsg fails only on its first header):
+		// send the batch again, datagram by datagram. If that works,
+		// GSO was the trouble.
+		n, _, err = s.send(b, msgs, false)
+		if err == nil {
+			s.gso.Store(false)
+		}
+	}
+	return n, err
+}
+
+// gsoRefused reports whether a send error may be the kernel refusing
+// UDP_SEGMENT: EIO (the device cannot checksum GSO segments, or
+// SO_NO_CHECK), EINVAL (a segment too large for the path), EMSGSIZE,
+// ENOPROTOOPT.
+func gsoRefused(err error) bool {
+	var e syscall.Errno
+	if !errors.As(err, &e) {
+		return false
+	}
+	return e == unix.EIO || e == unix.EINVAL || e == unix.EMSGSIZE || e == unix.ENOPROTOOPT
+}
+
+// send makes one sendmmsg of msgs (with GSO runs if gso) and returns how
+// many messages were sent and whether a header carried more than one.
+func (s *sysConn) send(b *mmsgBatch, msgs []Message, gso bool) (sent int, usedGSO bool, err error) {
 	b.grow(len(msgs))
-	k := 0
+	hdrs := 0
 	var encErr error
-	for ; k < len(msgs); k++ {
-		if encErr = s.encode(b, k, &msgs[k]); encErr != nil {
+	for i := 0; i < len(msgs); {
+		k := 1
+		if gso {
+			k = gsoRun(msgs[i:])
+		}
+		if encErr = s.encode(b, hdrs, i, msgs[i:i+k]); encErr != nil {
+			break
+		}
+		b.segs[hdrs] = k
+		usedGSO = usedGSO || k > 1
+		hdrs++
+		i += k
+	}
+	if hdrs == 0 {
+		return 0, false, encErr
+	}
+	b.count, b.n, b.errno = hdrs, 0, 0
+	err = s.rc.Write(b.send)
+	b.release(len(msgs))
+	if err != nil {
+		return 0, usedGSO, err
+	}
+	if b.errno != 0 {
+		return 0, usedGSO, os.NewSyscallError("sendmmsg", b.errno)
+	}
+	if b.n <= 0 {
+		return 0, usedGSO, errors.New("sendmmsg sent nothing")
+	}
+	for _, k := range b.segs[:b.n] {
+		sent += k
+	}
+	return sent, usedGSO, nil
+}
+
+// gsoRun returns how many messages from the front of msgs can leave as one
+// GSO send: same destination and source, every one as long as the first
+// but the last, which may be shorter (the kernel cuts the payload into
+// segments of the first's size), within the kernel's limits.
+func gsoRun(msgs []Message) int {
+	first := &msgs[0]
+	size := first.N
+	if size <= 0 {
+		return 1
+	}
+	total, k := size, 1
+	for k < len(msgs) && k < gsoMaxSegments {
+		m := &msgs[k]
+		if m.N <= 0 || m.N > size || total+m.N > gsoMaxBytes || m.Addr != first.Addr || m.Local != first.Local {
+			break
+		}
+		total += m.N
+		k++
+		if m.N < size {
 			break
 		}
 	}
-	if k == 0 {
-		return 0, encErr
-	}
-	b.count, b.n, b.errno = k, 0, 0
-	err := s.rc.Write(b.send)
-	b.release(k)
-	if err != nil {
-		return 0, err
-	}
-	if b.errno != 0 {
-		return 0, os.NewSyscallError("sendmmsg", b.errno)
-	}
-	if b.n <= 0 {
-		return 0, errors.New("sendmmsg sent nothing")
-	}
-	return b.n, nil
+	return k
 }
 
-// encode fills datagram i of b from m: iovec, destination and, when m
-// chooses a source address of the destination's family, the control
-// message that sets it. A source of the other family is ignored (the
-// kernel chooses), as is one on a socket that cannot use it.
-func (s *sysConn) encode(b *mmsgBatch, i int, m *Message) error {
-	b.iovs[i].Base = unsafe.SliceData(m.Buf)
-	b.iovs[i].SetLen(m.N)
-	h := &b.hdrs[i].Hdr
-	h.Flags = 0
-	b.hdrs[i].Len = 0
+// encode fills header h of b from run (messages first... of the batch, to
+// one destination): iovecs, destination, and the control messages: the
+// source address when the run chooses one of the destination's family
+// (one of the other family is ignored: the kernel chooses, as it does for
+// one a socket cannot use), and UDP_SEGMENT when the run has more than one
+// message.
+func (s *sysConn) encode(b *mmsgBatch, h, first int, run []Message) error {
+	for i := range run {
+		b.iovs[first+i].Base = unsafe.SliceData(run[i].Buf)
+		b.iovs[first+i].SetLen(run[i].N)
+	}
+	m := &run[0]
+	hdr := &b.hdrs[h].Hdr
+	hdr.Iov = &b.iovs[first]
+	hdr.SetIovlen(len(run))
+	hdr.Flags = 0
+	b.hdrs[h].Len = 0
 	dst := m.Addr.Addr()
 	src := m.Local
 	if src.IsUnspecified() {
 		src = netip.Addr{}
 	}
 	dst4 := dst.Is4() || dst.Is4In6()
-	sa := &b.names[i]
+	sa := &b.names[h]
 	if !s.v6 {
 		if !dst4 {
 			return errFamily
@@ -320,37 +428,46 @@ func (s *sysConn) encode(b *mmsgBatch, i int, m *Message) error {
 		sa4 := (*unix.RawSockaddrInet4)(unsafe.Pointer(sa))
 		*sa4 = unix.RawSockaddrInet4{Family: unix.AF_INET, Addr: dst.Unmap().As4()}
 		setPort(&sa4.Port, m.Addr.Port())
-		h.Namelen = unix.SizeofSockaddrInet4
+		hdr.Namelen = unix.SizeofSockaddrInet4
 	} else {
 		*sa = unix.RawSockaddrInet6{Family: unix.AF_INET6, Addr: dst.As16()}
 		if z := dst.Zone(); z != "" {
 			sa.Scope_id = s.zones.index(z)
 		}
 		setPort(&sa.Port, m.Addr.Port())
-		h.Namelen = unix.SizeofSockaddrInet6
+		hdr.Namelen = unix.SizeofSockaddrInet6
 	}
-	oob := b.control(i)
+	oob := b.control(h)
+	off := 0
 	switch {
 	case src.IsValid() && dst4 && (src.Is4() || src.Is4In6()):
 		// IP_PKTINFO's ipi_spec_dst is the source address, on an IPv4
 		// socket and for an IPv4 destination of a dual-stack one.
-		ch := (*unix.Cmsghdr)(unsafe.Pointer(&oob[0]))
-		ch.Level, ch.Type = unix.IPPROTO_IP, unix.IP_PKTINFO
-		ch.SetLen(unix.CmsgLen(unix.SizeofInet4Pktinfo))
-		pi := (*unix.Inet4Pktinfo)(unsafe.Pointer(&oob[unix.CmsgLen(0)]))
-		*pi = unix.Inet4Pktinfo{Spec_dst: src.Unmap().As4()}
-		h.SetControllen(unix.CmsgSpace(unix.SizeofInet4Pktinfo))
+		data := putCmsg(oob, unix.IPPROTO_IP, unix.IP_PKTINFO, unix.SizeofInet4Pktinfo)
+		*(*unix.Inet4Pktinfo)(unsafe.Pointer(&data[0])) = unix.Inet4Pktinfo{Spec_dst: src.Unmap().As4()}
+		off = unix.CmsgSpace(unix.SizeofInet4Pktinfo)
 	case src.IsValid() && s.v6 && !dst4 && src.Is6() && !src.Is4In6():
-		ch := (*unix.Cmsghdr)(unsafe.Pointer(&oob[0]))
-		ch.Level, ch.Type = unix.IPPROTO_IPV6, unix.IPV6_PKTINFO
-		ch.SetLen(unix.CmsgLen(unix.SizeofInet6Pktinfo))
-		pi := (*unix.Inet6Pktinfo)(unsafe.Pointer(&oob[unix.CmsgLen(0)]))
-		*pi = unix.Inet6Pktinfo{Addr: src.As16()}
-		h.SetControllen(unix.CmsgSpace(unix.SizeofInet6Pktinfo))
-	default:
-		h.SetControllen(0)
+		data := putCmsg(oob, unix.IPPROTO_IPV6, unix.IPV6_PKTINFO, unix.SizeofInet6Pktinfo)
+		*(*unix.Inet6Pktinfo)(unsafe.Pointer(&data[0])) = unix.Inet6Pktinfo{Addr: src.As16()}
+		off = unix.CmsgSpace(unix.SizeofInet6Pktinfo)
 	}
+	if len(run) > 1 {
+		// The segment size, a u16 in host byte order.
+		data := putCmsg(oob[off:], unix.SOL_UDP, unix.UDP_SEGMENT, 2)
+		*(*uint16)(unsafe.Pointer(&data[0])) = uint16(m.N)
+		off += unix.CmsgSpace(2)
+	}
+	hdr.SetControllen(off)
 	return nil
+}
+
+// putCmsg writes a control message header of the given level, type and
+// data length at the front of oob (aligned) and returns its data.
+func putCmsg(oob []byte, level, typ int32, n int) []byte {
+	ch := (*unix.Cmsghdr)(unsafe.Pointer(&oob[0]))
+	ch.Level, ch.Type = level, typ
+	ch.SetLen(unix.CmsgLen(n))
+	return oob[unix.CmsgLen(0) : unix.CmsgLen(0)+n]
 }
 
 // zoneCache maps IPv6 zones (scope IDs) between interface indexes and
