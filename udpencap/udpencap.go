@@ -8,6 +8,8 @@
 // Conn, so that the batch path allocates nothing per datagram), and
 // IP_PKTINFO / IPV6_PKTINFO control messages report the local destination
 // address of each datagram and choose the source address of each reply.
+// Runs of equal-sized datagrams to one peer leave as one UDP GSO send
+// (UDP_SEGMENT) where the kernel and the route allow it.
 // On other systems a portable fallback moves one datagram per system call
 // and reports no local address.
 //
