@@ -387,3 +387,45 @@ func TestCreditPeerClosed(t *testing.T) {
 		t.Fatalf("Write after the peer's Close: %v, want ErrPeerClosed", err)
 	}
 }
+
+// TestCreditMalformedControl: control messages of the wrong size, credits
+// for streams that never announced, and a second announcement are
+// ignored, and none reaches the application. (The sender here uses the
+// message API with StreamWindow off, so it drops the answer: control
+// messages never reach the application.)
+func TestCreditMalformedControl(t *testing.T) {
+	c, s := pairWith(t, creditConfig(t, 0), creditConfig(t, 16<<10))
+	ctx := testCtx(t)
+	for _, m := range []struct {
+		ppid uint32
+		data []byte
+	}{
+		{PPIDCredit, []byte{1, 2, 3}},             // wrong size, no stream
+		{PPIDStreamWindow, []byte{0, 0, 1}},       // wrong size
+		{PPIDCredit, []byte{0, 0, 0x40, 0}},       // a credit before any announcement
+		{PPIDStreamWindow, []byte{0, 0, 0x40, 0}}, // opens stream 9 with 16 KiB
+		{PPIDStreamWindow, []byte{0, 0, 0x80, 0}}, // again: ignored
+		{PPIDCredit, []byte{0, 0, 0, 1, 2}},       // wrong size
+		{PPIDStream, []byte("data")},
+	} {
+		if err := c.SendMessage(ctx, 9, m.ppid, m.data, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, err := s.AcceptStream(ctx)
+	if err != nil || st.ID() != 9 {
+		t.Fatalf("AcceptStream: %v", err)
+	}
+	buf := make([]byte, 4)
+	st.SetReadDeadline(time.Now().Add(testTimeout))
+	if _, err := io.ReadFull(st, buf); err != nil || string(buf) != "data" {
+		t.Fatalf("read %q, %v", buf, err)
+	}
+	// It holds its writes to the peer's window: 16 KiB, not 32.
+	st.SetWriteDeadline(time.Now().Add(time.Second))
+	n, err := st.Write(make([]byte, 64<<10))
+	checkTimeout(t, "Write beyond the announced window", err)
+	if n != 16<<10 {
+		t.Fatalf("wrote %d bytes, want the announced 16 KiB", n)
+	}
+}
