@@ -2,6 +2,7 @@ package sctp
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"errors"
 	"io"
@@ -427,5 +428,58 @@ func TestCreditMalformedControl(t *testing.T) {
 	checkTimeout(t, "Write beyond the announced window", err)
 	if n != 16<<10 {
 		t.Fatalf("wrote %d bytes, want the announced 16 KiB", n)
+	}
+}
+
+// BenchmarkStreamWindow is one stream's throughput on loopback without
+// and with per-stream flow control (the credit round trip every half
+// window is the cost).
+func BenchmarkStreamWindow(b *testing.B) {
+	for _, w := range []int{0, DefaultStreamWindow} {
+		b.Run(map[bool]string{true: "credits", false: "off"}[w > 0], func(b *testing.B) {
+			cfg := &Config{UDPPort: -1, StreamWindow: w}
+			l, err := Listen(context.Background(), "127.0.0.1:5000", cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer l.Close()
+			cc := *cfg
+			cc.UDPPort, cc.PeerUDPPort = 0, int(l.Addr().(*Addr).UDPPort)
+			c, err := Dial(context.Background(), "127.0.0.1:5000", &cc)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer c.Abort("over")
+			s, err := l.Accept(context.Background())
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Abort("over")
+			got := make(chan int64, 1)
+			go func() {
+				st, err := s.AcceptStream(context.Background())
+				if err != nil {
+					got <- 0
+					return
+				}
+				n, _ := io.Copy(io.Discard, st)
+				got <- n
+			}()
+			st, _ := c.OpenStream(0)
+			buf := make([]byte, 1<<20)
+			b.SetBytes(int64(len(buf)))
+			var total int64
+			for b.Loop() {
+				n, err := st.Write(buf)
+				total += int64(n)
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			st.CloseWrite()
+			if n := <-got; n != total { // end to end: every byte read
+				b.Fatalf("read %d of %d bytes", n, total)
+			}
+		})
 	}
 }
