@@ -300,6 +300,10 @@ func parseLocal(oob []byte) netip.Addr {
 // address on an IPv4 socket.
 var errFamily = errors.New("address family not supported by the socket")
 
+// errLength reports a message whose N is not within its Buf: the kernel
+// would read past the slice.
+var errLength = errors.New("message length outside its buffer")
+
 func (s *sysConn) writeBatch(_ *net.UDPConn, msgs []Message) (int, error) {
 	b := s.tx.Get().(*mmsgBatch)
 	defer s.tx.Put(b)
@@ -379,13 +383,13 @@ func (s *sysConn) send(b *mmsgBatch, msgs []Message, gso bool) (sent int, usedGS
 func gsoRun(msgs []Message) int {
 	first := &msgs[0]
 	size := first.N
-	if size <= 0 {
+	if size <= 0 || size > len(first.Buf) {
 		return 1
 	}
 	total, k := size, 1
 	for k < len(msgs) && k < gsoMaxSegments {
 		m := &msgs[k]
-		if m.N <= 0 || m.N > size || total+m.N > gsoMaxBytes || m.Addr != first.Addr || m.Local != first.Local {
+		if m.N <= 0 || m.N > size || m.N > len(m.Buf) || total+m.N > gsoMaxBytes || m.Addr != first.Addr || m.Local != first.Local {
 			break
 		}
 		total += m.N
@@ -405,6 +409,9 @@ func gsoRun(msgs []Message) int {
 // message.
 func (s *sysConn) encode(b *mmsgBatch, h, first int, run []Message) error {
 	for i := range run {
+		if run[i].N < 0 || run[i].N > len(run[i].Buf) {
+			return errLength
+		}
 		b.iovs[first+i].Base = unsafe.SliceData(run[i].Buf)
 		b.iovs[first+i].SetLen(run[i].N)
 	}

@@ -153,8 +153,8 @@ func compact(msgs []Message) int {
 // WriteBatch sends msgs[i].Buf[:msgs[i].N] to msgs[i].Addr, in order, and
 // returns how many were sent. A message to port 0 stops the batch with an
 // error wrapping ErrZeroPort; the caller may skip it and send the rest.
-// A message the socket cannot send (an IPv6 destination on an IPv4 socket)
-// stops the batch the same way, with an error.
+// A message the socket cannot send (an IPv6 destination on an IPv4 socket,
+// N outside Buf) stops the batch the same way, with an error.
 func (c *Conn) WriteBatch(msgs []Message) (int, error) {
 	for i := range msgs {
 		if msgs[i].Addr.Port() == 0 {
@@ -163,6 +163,13 @@ func (c *Conn) WriteBatch(msgs []Message) (int, error) {
 				return n, err
 			}
 			return i, fmt.Errorf("udpencap: write to %v: %w", msgs[i].Addr, ErrZeroPort)
+		}
+		if msgs[i].N < 0 || msgs[i].N > len(msgs[i].Buf) {
+			n, err := c.WriteBatch(msgs[:i])
+			if err != nil {
+				return n, err
+			}
+			return i, fmt.Errorf("udpencap: write to %v: N %d outside a buffer of %d bytes", msgs[i].Addr, msgs[i].N, len(msgs[i].Buf))
 		}
 	}
 	sent := 0

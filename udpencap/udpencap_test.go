@@ -288,3 +288,20 @@ func TestWrongFamilyStopsBatch(t *testing.T) {
 	}
 	readAll(t, b, 1)
 }
+
+// A message whose N exceeds its buffer is refused, not sent with bytes
+// from beyond the slice; those before it are sent.
+func TestLengthBeyondBuffer(t *testing.T) {
+	a := listen(t, "127.0.0.1:0")
+	b := listen(t, "127.0.0.1:0")
+	p := []byte("ok")
+	n, err := a.WriteBatch([]Message{
+		{Buf: p, N: 2, Addr: b.LocalAddr()},
+		{Buf: p, N: 2, Addr: b.LocalAddr()},
+		{Buf: p[:1], N: 2, Addr: b.LocalAddr()},
+	})
+	if n != 2 || err == nil {
+		t.Fatalf("WriteBatch = %d, %v; want 2 and an error", n, err)
+	}
+	readAll(t, b, 2)
+}
