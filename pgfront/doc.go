@@ -69,8 +69,9 @@
 //   - A session opens when the client opens a new stream
 //     (Association.OpenStream). Its first message is the flow-control
 //     announcement (PPID 0xFFFFFFFD, the client's stream window, below);
-//     the server answers it on the same stream with its own; then come
-//     the session's bytes, the startup packet first. The server side's
+//     the server answers it on the same stream with its own. The
+//     session's bytes follow the announcement without waiting for the
+//     answer, the startup packet first. The server side's
 //     listener returns the stream from Accept as a new net.Conn, so the
 //     relay does not know or care whether two sessions share an
 //     association.
