@@ -42,6 +42,9 @@ type Config struct {
 	// otherwise the stream is plain. 0 (or negative) means off; values
 	// are raised to at least 4 KiB and capped at 1 GiB.
 	// DefaultStreamWindow is a good choice for multiplexed associations.
+	// An end's window is fixed for each association (for a Listener, at
+	// Listen: Listener.SetConfig does not change it), which lets an
+	// opener assume the window its peer announced on earlier streams.
 	StreamWindow int
 
 	// AcceptBacklog bounds the associations that completed their
