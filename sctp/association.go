@@ -355,6 +355,12 @@ func (a *Association) opError(op string, err error) error {
 	if err == nil {
 		return nil
 	}
+	if errors.Is(err, assoc.ErrClosed) || errors.Is(err, assoc.ErrShuttingDown) {
+		// The association ended or is ending in order: to Go code that is
+		// a closed connection (errors.Is(err, net.ErrClosed)), not a
+		// failure worth a warning.
+		err = fmt.Errorf("%w (%w)", err, net.ErrClosed)
+	}
 	return &net.OpError{Op: op, Net: "sctp", Source: a.localAddr, Addr: a.remoteAddr, Err: err}
 }
 

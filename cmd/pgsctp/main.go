@@ -26,7 +26,7 @@ var commands = map[string]command{
 	"status":   runStatus,
 }
 
-const usage = "usage: pgsctp <cat|bench|server|proxy|status> [flags]  (pgsctp <command> --help for details)"
+const usage = "usage: pgsctp <server|proxy|status|cat|bench|bench-pg> [flags]  (pgsctp <command> --help for details)"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
