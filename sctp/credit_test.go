@@ -483,3 +483,31 @@ func BenchmarkStreamWindow(b *testing.B) {
 		})
 	}
 }
+
+// TestCreditOpenerAssumesWindow: once the peer has answered on one stream,
+// the opener of a later stream holds its writes to the peer's window from
+// the first byte, before that stream's answer.
+func TestCreditOpenerAssumesWindow(t *testing.T) {
+	const w = 16 << 10
+	_, c, s := pair(t, creditConfig(t, w))
+	openPair(t, c, s, 1) // the server answers here
+	cs, err := c.OpenStream(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs.SetWriteDeadline(time.Now().Add(2 * time.Second))
+	n, err := cs.Write(pattern(1<<20, 9))
+	checkTimeout(t, "Write on a new stream nobody reads", err)
+	if n != w {
+		t.Fatalf("the opener wrote %d bytes before any credit, want the window %d", n, w)
+	}
+	ss, err := s.AcceptStream(testCtx(t))
+	if err != nil || ss.ID() != 2 {
+		t.Fatalf("AcceptStream: %v", err)
+	}
+	got := make([]byte, w)
+	ss.SetReadDeadline(time.Now().Add(testTimeout))
+	if _, err := io.ReadFull(ss, got); err != nil || !bytes.Equal(got, pattern(1<<20, 9)[:w]) {
+		t.Fatalf("server read: %v", err)
+	}
+}
