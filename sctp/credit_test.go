@@ -490,7 +490,14 @@ func BenchmarkStreamWindow(b *testing.B) {
 func TestCreditOpenerAssumesWindow(t *testing.T) {
 	const w = 16 << 10
 	_, c, s := pair(t, creditConfig(t, w))
-	openPair(t, c, s, 1) // the server answers here
+	cs1, ss1 := openPair(t, c, s, 1) // the server answers here
+	// Its answer precedes its data: once the client reads a byte, the
+	// answer has arrived.
+	ss1.Write([]byte{1})
+	cs1.SetReadDeadline(time.Now().Add(testTimeout))
+	if _, err := io.ReadFull(cs1, make([]byte, 1)); err != nil {
+		t.Fatal(err)
+	}
 	cs, err := c.OpenStream(2)
 	if err != nil {
 		t.Fatal(err)
