@@ -3,6 +3,7 @@
 package udpencap
 
 import (
+	"bytes"
 	"encoding/binary"
 	"net/netip"
 	"testing"
@@ -51,7 +52,13 @@ func pktinfo6(addr string, ifindex uint32) []byte {
 	return b
 }
 
-// parseLocal reads control messages the kernel wrote into our buffer; a
+// parseLocal is parseControl's address.
+func parseLocal(oob []byte) netip.Addr {
+	a, _ := parseControl(oob)
+	return a
+}
+
+// parseControl reads control messages the kernel wrote into our buffer; a
 // malformed or truncated one (MSG_CTRUNC) must give "unknown", never a
 // panic or a read past the buffer.
 func TestParseLocal(t *testing.T) {
@@ -95,6 +102,74 @@ func TestParseLocal(t *testing.T) {
 		(*unix.Cmsghdr)(unsafe.Pointer(&b[0])).SetLen(int(l))
 		if got := parseLocal(b); got.IsValid() {
 			t.Errorf("cmsg_len %d: parseLocal = %v, want unknown", l, got)
+		}
+	}
+}
+
+func TestParseControlGRO(t *testing.T) {
+	seg := func(n int32) []byte {
+		b := make([]byte, 4)
+		binary.NativeEndian.PutUint32(b, uint32(n))
+		return cmsg(unix.SOL_UDP, unix.UDP_GRO, b)
+	}
+	p4 := cmsg(unix.IPPROTO_IP, unix.IP_PKTINFO, pktinfo4(1, "127.0.0.1", "127.0.0.5"))
+	for _, tc := range []struct {
+		name  string
+		oob   []byte
+		local string
+		seg   int
+	}{
+		{"pktinfo-then-gro", cmsgBuf(p4, seg(1200)), "127.0.0.5", 1200},
+		{"gro-then-pktinfo", cmsgBuf(seg(1200), p4), "127.0.0.5", 1200},
+		{"gro-only", cmsgBuf(seg(700)), "", 700},
+		{"negative", cmsgBuf(seg(-5)), "", 0},
+		{"short", cmsgBuf(cmsg(unix.SOL_UDP, unix.UDP_GRO, []byte{1, 2})), "", 0},
+	} {
+		local, n := parseControl(tc.oob)
+		if n != tc.seg || (tc.local == "" && local.IsValid()) || (tc.local != "" && local != netip.MustParseAddr(tc.local)) {
+			t.Errorf("%s: parseControl = %v, %d; want %q, %d", tc.name, local, n, tc.local, tc.seg)
+		}
+	}
+}
+
+// drain cuts a coalesced payload into its datagrams across calls, marks
+// one too long for its buffer truncated, and moves on to the next payload.
+func TestGRODrain(t *testing.T) {
+	from := netip.MustParseAddrPort("127.0.0.1:5000")
+	local := netip.MustParseAddr("127.0.0.2")
+	var payload []byte
+	for i := range 5 {
+		n := 100
+		if i == 4 {
+			n = 30
+		}
+		payload = append(payload, bytes.Repeat([]byte{byte(i)}, n)...)
+	}
+	g := groRx{pend: []groPayload{
+		{addr: from, local: local, data: payload, seg: 100},
+		{addr: from, data: bytes.Repeat([]byte{9}, 150)}, // one datagram, too long below
+		{addr: from, data: []byte{}},                     // an empty datagram
+	}}
+	var got []Message
+	for g.next < len(g.pend) {
+		msgs := newBufs(2, 120)
+		n := g.drain(msgs)
+		if n == 0 {
+			t.Fatal("drain made no progress")
+		}
+		got = append(got, msgs[:n]...)
+	}
+	want := []struct{ n, fill int }{{100, 0}, {100, 1}, {100, 2}, {100, 3}, {30, 4}, {-1, 0}, {0, 0}}
+	if len(got) != len(want) {
+		t.Fatalf("got %d datagrams, want %d", len(got), len(want))
+	}
+	for i, w := range want {
+		m := got[i]
+		if m.N != w.n || (m.N > 0 && !bytes.Equal(m.Buf[:m.N], bytes.Repeat([]byte{byte(w.fill)}, w.n))) {
+			t.Errorf("datagram %d: N %d, want %d of %d", i, m.N, w.n, w.fill)
+		}
+		if m.Addr != from || (i < 5 && m.Local != local) {
+			t.Errorf("datagram %d from %v on %v", i, m.Addr, m.Local)
 		}
 	}
 }

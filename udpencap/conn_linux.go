@@ -38,6 +38,11 @@ import (
 // the network carries the same datagrams. Where the kernel or the route
 // refuses it (no checksum offload, a segment beyond the path's MTU), the
 // batch is sent again without, and GSO stays off for the socket.
+//
+// The receiving side asks for UDP GRO (UDP_GRO, Linux 5.0): such runs, and
+// datagrams the kernel coalesces, arrive as one payload with its segment
+// size, read into buffers of the largest UDP payload and cut back into the
+// original datagrams in the caller's Messages.
 type sysConn struct {
 	// Constant after init.
 	rc syscall.RawConn
@@ -47,8 +52,12 @@ type sysConn struct {
 	// the option, cleared for good on the first refusal.
 	gso atomic.Bool
 
-	// rx is used only by the one goroutine in ReadBatch.
-	rx mmsgBatch
+	// gro: UDP_GRO is on, so reads go through groRx. Set at init.
+	gro bool
+
+	// rx and groRx are used only by the one goroutine in ReadBatch.
+	rx    mmsgBatch
+	groRx groRx
 	// tx holds *mmsgBatch, one per concurrent WriteBatch.
 	tx sync.Pool
 	// zones caches interface names and indexes of IPv6 zones.
@@ -190,15 +199,19 @@ func (s *sysConn) init(uc *net.UDPConn) error {
 	s.v6 = domain == unix.AF_INET6
 	s.rx.recv, s.rx.send = s.rx.recvmmsg, s.rx.sendmmsg
 	s.tx.New = func() any { return newBatch() }
-	// A kernel without UDP GSO does not know the option.
+	// A kernel without UDP GSO or GRO does not know the option.
 	_ = rc.Control(func(fd uintptr) {
 		_, err := unix.GetsockoptInt(int(fd), unix.SOL_UDP, unix.UDP_SEGMENT)
 		s.gso.Store(err == nil)
+		s.gro = unix.SetsockoptInt(int(fd), unix.SOL_UDP, unix.UDP_GRO, 1) == nil
 	})
 	return nil
 }
 
 func (s *sysConn) readBatch(_ *net.UDPConn, msgs []Message) (int, error) {
+	if s.gro {
+		return s.readGRO(msgs)
+	}
 	b := &s.rx
 	b.grow(len(msgs))
 	for i := range msgs {
@@ -230,9 +243,117 @@ func (s *sysConn) readBatch(_ *net.UDPConn, msgs []Message) (int, error) {
 			continue
 		}
 		m.Addr = s.decodeName(&b.names[i], h.Namelen)
-		m.Local = parseLocal(b.control(i)[:min(int(h.Controllen), oobSpace)])
+		m.Local, _ = parseControl(b.control(i)[:min(int(h.Controllen), oobSpace)])
 	}
 	return b.n, nil
+}
+
+const (
+	// groSlots is how many payloads one read takes with GRO on, and
+	// groBufSize the size of each: the largest UDP payload, since a
+	// coalesced payload longer than its buffer would be cut (MSG_TRUNC)
+	// and the datagrams in the cut part lost. groSlots*groBufSize bytes
+	// per Conn, allocated at its first read.
+	groSlots   = 4
+	groBufSize = 1 << 16
+)
+
+// groRx holds what a GRO read received and ReadBatch has not yet handed
+// out: pend[next:], each payload cut into datagrams of its segment size.
+type groRx struct {
+	buf  []byte // groSlots payload buffers of groBufSize
+	pend []groPayload
+	next int
+}
+
+// groPayload is the rest of one received payload.
+type groPayload struct {
+	addr  netip.AddrPort
+	local netip.Addr
+	data  []byte // in groRx.buf
+	seg   int    // segment size; 0: one datagram
+}
+
+func (s *sysConn) readGRO(msgs []Message) (int, error) {
+	g := &s.groRx
+	if g.next == len(g.pend) {
+		if err := s.recvGRO(min(len(msgs), groSlots)); err != nil {
+			return 0, err
+		}
+	}
+	return g.drain(msgs), nil
+}
+
+// recvGRO reads up to k payloads into g.buf and queues them in g.pend.
+func (s *sysConn) recvGRO(k int) error {
+	b, g := &s.rx, &s.groRx
+	b.grow(groSlots)
+	if g.buf == nil {
+		g.buf = make([]byte, groSlots*groBufSize)
+		g.pend = make([]groPayload, 0, groSlots)
+	}
+	for i := range k {
+		b.iovs[i].Base = &g.buf[i*groBufSize]
+		b.iovs[i].SetLen(groBufSize)
+		h := &b.hdrs[i]
+		h.Hdr.Iov = &b.iovs[i]
+		h.Hdr.SetIovlen(1)
+		h.Hdr.Namelen = unix.SizeofSockaddrInet6
+		h.Hdr.SetControllen(oobSpace)
+		h.Hdr.Flags = 0
+		h.Len = 0
+	}
+	b.count, b.n, b.errno = k, 0, 0
+	if err := s.rc.Read(b.recv); err != nil {
+		return err
+	}
+	if b.errno != 0 {
+		return os.NewSyscallError("recvmmsg", b.errno)
+	}
+	g.pend, g.next = g.pend[:0], 0
+	for i := range b.n {
+		h := &b.hdrs[i].Hdr
+		n := int(b.hdrs[i].Len)
+		if h.Flags&unix.MSG_TRUNC != 0 || n > groBufSize {
+			continue // longer than any UDP payload: cannot happen
+		}
+		local, seg := parseControl(b.control(i)[:min(int(h.Controllen), oobSpace)])
+		g.pend = append(g.pend, groPayload{
+			addr:  s.decodeName(&b.names[i], h.Namelen),
+			local: local,
+			data:  g.buf[i*groBufSize : i*groBufSize+n],
+			seg:   seg,
+		})
+	}
+	return nil
+}
+
+// drain copies the next datagrams into msgs and returns how many it
+// filled; one longer than its Message's buffer is marked truncated
+// (N = -1), as a plain read would be.
+func (g *groRx) drain(msgs []Message) int {
+	j := 0
+	for j < len(msgs) && g.next < len(g.pend) {
+		p := &g.pend[g.next]
+		seg := p.seg
+		if seg <= 0 || seg > len(p.data) {
+			seg = len(p.data)
+		}
+		d := p.data[:seg]
+		p.data = p.data[seg:]
+		if len(p.data) == 0 {
+			g.next++
+		}
+		m := &msgs[j]
+		j++
+		m.Addr, m.Local = p.addr, p.local
+		if len(d) > len(m.Buf) {
+			m.N = -1
+			continue
+		}
+		m.N = copy(m.Buf, d)
+	}
+	return j
 }
 
 // decodeName returns the address and port of a sockaddr_in or
@@ -267,33 +388,37 @@ func setPort(p *uint16, port uint16) {
 	b[0], b[1] = byte(port>>8), byte(port)
 }
 
-// parseLocal walks the control messages of one received datagram and
+// parseControl walks the control messages of one received datagram and
 // returns the destination address of its IP_PKTINFO or IPV6_PKTINFO
-// (unmapped), or the zero value. oob starts 8-byte aligned; lengths the
-// kernel wrote are checked before they are used.
-func parseLocal(oob []byte) netip.Addr {
+// (unmapped; the zero value if none) and the segment size of its UDP_GRO
+// (0 if none: the payload is one datagram). oob starts 8-byte aligned;
+// lengths the kernel wrote are checked before they are used, and the walk
+// stops at the first that does not fit.
+func parseControl(oob []byte) (local netip.Addr, seg int) {
 	for len(oob) >= unix.SizeofCmsghdr {
 		h := (*unix.Cmsghdr)(unsafe.Pointer(&oob[0]))
 		l := uint64(h.Len)
 		if l < unix.SizeofCmsghdr || l > uint64(len(oob)) {
-			return netip.Addr{}
+			break
 		}
 		data := oob[unix.CmsgLen(0):l]
 		switch {
 		case h.Level == unix.IPPROTO_IP && h.Type == unix.IP_PKTINFO && len(data) >= unix.SizeofInet4Pktinfo:
 			pi := (*unix.Inet4Pktinfo)(unsafe.Pointer(&data[0]))
-			return netip.AddrFrom4(pi.Addr)
+			local = netip.AddrFrom4(pi.Addr)
 		case h.Level == unix.IPPROTO_IPV6 && h.Type == unix.IPV6_PKTINFO && len(data) >= unix.SizeofInet6Pktinfo:
 			pi := (*unix.Inet6Pktinfo)(unsafe.Pointer(&data[0]))
-			return netip.AddrFrom16(pi.Addr).Unmap()
+			local = netip.AddrFrom16(pi.Addr).Unmap()
+		case h.Level == unix.SOL_UDP && h.Type == unix.UDP_GRO && len(data) >= 4:
+			seg = max(int(*(*int32)(unsafe.Pointer(&data[0]))), 0)
 		}
 		next := unix.CmsgSpace(int(l) - unix.CmsgLen(0))
 		if next >= len(oob) {
-			return netip.Addr{}
+			break
 		}
 		oob = oob[next:]
 	}
-	return netip.Addr{}
+	return local, seg
 }
 
 // errFamily reports a destination the socket cannot reach: an IPv6

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"net/netip"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -81,13 +82,20 @@ func checkGSOBatch(t *testing.T, out []Message, got []Message, from netip.AddrPo
 }
 
 // Runs leave as GSO sends and arrive as the datagrams they were: same
-// sizes, contents, order and source; the socket keeps GSO on.
+// sizes, contents, order and source, whether the receiver reads them
+// coalesced (GRO) or one by one; the socket keeps GSO on.
 func TestGSOSend(t *testing.T) {
-	for _, tc := range []struct{ name, listen, dst, local string }{
-		{"ipv4", "127.0.0.1:0", "127.0.0.1", ""},
-		{"ipv4-src", "0.0.0.0:0", "127.0.0.1", "127.0.0.4"},
-		{"ipv6", "[::1]:0", "::1", "::1"},
-		{"dualstack-v4", "[::]:0", "127.0.0.1", "127.0.0.4"},
+	for _, tc := range []struct {
+		name, listen, dst, local string
+		gro                      bool
+	}{
+		{"ipv4", "127.0.0.1:0", "127.0.0.1", "", true},
+		{"ipv4-nogro", "127.0.0.1:0", "127.0.0.1", "", false},
+		{"ipv4-src", "0.0.0.0:0", "127.0.0.1", "127.0.0.4", true},
+		{"ipv6", "[::1]:0", "::1", "::1", true},
+		{"ipv6-nogro", "[::1]:0", "::1", "::1", false},
+		{"dualstack-v4", "[::]:0", "127.0.0.1", "127.0.0.4", true},
+		{"dualstack-v4-nogro", "[::]:0", "127.0.0.1", "127.0.0.4", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			x := listen(t, tc.listen)
@@ -95,6 +103,7 @@ func TestGSOSend(t *testing.T) {
 			if !x.sys.gso.Load() {
 				t.Skip("the kernel has no UDP GSO")
 			}
+			setGRO(t, y, tc.gro)
 			var local netip.Addr
 			if tc.local != "" {
 				local = netip.MustParseAddr(tc.local)
@@ -138,5 +147,74 @@ func TestGSOFallback(t *testing.T) {
 	checkGSOBatch(t, out, readAll(t, y, len(out)), x.LocalAddr())
 	if x.sys.gso.Load() {
 		t.Error("GSO still on after the kernel refused it")
+	}
+}
+
+// setGRO turns UDP GRO on or off for c, both the socket option and the
+// read path; on skips the test where the kernel has no GRO.
+func setGRO(t testing.TB, c *Conn, on bool) {
+	t.Helper()
+	if on && !c.sys.gro {
+		t.Skip("the kernel has no UDP GRO")
+	}
+	v := 0
+	if on {
+		v = 1
+	}
+	var serr error
+	if err := c.sys.rc.Control(func(fd uintptr) {
+		serr = unix.SetsockoptInt(int(fd), unix.SOL_UDP, unix.UDP_GRO, v)
+	}); err != nil || serr != nil {
+		t.Fatalf("UDP_GRO %d: %v %v", v, err, serr)
+	}
+	c.sys.gro = on
+}
+
+// With GRO on, a GSO run over loopback reaches the receiver as one
+// payload with its segment size: the kernel's receive path ran once.
+func TestGROCoalesces(t *testing.T) {
+	x := listen(t, "127.0.0.1:0")
+	y := listen(t, "127.0.0.1:0")
+	if !x.sys.gso.Load() || !y.sys.gro {
+		t.Skip("the kernel has no UDP GSO or GRO")
+	}
+	out := gsoBatch(y.LocalAddr(), netip.Addr{})[:10]
+	if n, err := x.WriteBatch(out); n != len(out) || err != nil {
+		t.Fatalf("WriteBatch = %d, %v", n, err)
+	}
+	y.uc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if err := y.sys.recvGRO(groSlots); err != nil {
+		t.Fatal(err)
+	}
+	g := &y.sys.groRx
+	if len(g.pend) != 1 || g.pend[0].seg != 1200 || len(g.pend[0].data) != 10*1200 {
+		t.Fatalf("received %d payloads, first %d bytes in segments of %d; want one of 12000 in 1200", len(g.pend), len(g.pend[0].data), g.pend[0].seg)
+	}
+	msgs := newBufs(16, 2048)
+	if n := g.drain(msgs); n != 10 {
+		t.Fatalf("drain = %d datagrams, want 10", n)
+	}
+	checkGSOBatch(t, out, msgs[:10], x.LocalAddr())
+}
+
+// TestBatchAllocs with GRO off and with GSO off: those read and write
+// paths allocate nothing either.
+func TestBatchAllocsPlainPaths(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are meaningless under the race detector")
+	}
+	for _, tc := range allocCases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newAllocPair(t, tc.listen, tc.dst, tc.local, 8)
+			if p.y.sys.gro {
+				setGRO(t, p.y, false)
+			}
+			p.x.sys.gso.Store(false)
+			p.y.uc.SetReadDeadline(time.Now().Add(30 * time.Second))
+			p.round(t)
+			if a := testing.AllocsPerRun(50, func() { p.round(t) }); a != 0 {
+				t.Errorf("%.1f allocations per round of %d datagrams, want 0", a, len(p.out))
+			}
+		})
 	}
 }
