@@ -118,6 +118,7 @@ func (a *Association) deliver(p packet) {
 	select {
 	case a.in <- p:
 	default:
+		a.sock.recycle(p.data) // dropped, as a congested link would
 	}
 }
 
