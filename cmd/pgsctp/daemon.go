@@ -32,6 +32,7 @@ type daemon struct {
 	level  slog.LevelVar
 	log    *slog.Logger
 	stderr io.Writer
+	hup    chan os.Signal // SIGHUP, registered before the program says it is ready
 }
 
 // parseFlags reads the flags and the configuration file. extra may define
@@ -79,6 +80,10 @@ func (d *daemon) parseFlags(args []string, stdout io.Writer, usage string,
 		return 2, true
 	}
 	d.values = v
+	// Register for SIGHUP now, before the program logs that it is ready:
+	// a SIGHUP without a handler would end the process.
+	d.hup = make(chan os.Signal, 1)
+	signal.Notify(d.hup, syscall.SIGHUP)
 	d.log = slog.New(slog.NewTextHandler(d.stderr, &slog.HandlerOptions{Level: &d.level}))
 	d.setLevel(v)
 	return 0, false
@@ -161,8 +166,7 @@ func (d *daemon) serveAdmin(ctx context.Context, path, metrics string, report fu
 
 // run waits for a stop signal, reloading on SIGHUP with apply.
 func (d *daemon) run(ctx context.Context, apply func(v *config.Values)) {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
+	hup := d.hup
 	defer signal.Stop(hup)
 	for {
 		select {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/signal"
 	"strconv"
 	"strings"
 	"sync"
@@ -42,6 +43,7 @@ func runProxy(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	if done {
 		return code
 	}
+	defer signal.Stop(d.hup)
 	v := d.values
 	log := d.log
 

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/signal"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -55,6 +56,7 @@ func runServer(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 	if done {
 		return code
 	}
+	defer signal.Stop(d.hup)
 	v := d.values
 	log := d.log
 
