@@ -86,6 +86,11 @@ func runServer(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 		return address
 	}
 	target := setUpstream(v)
+	if upstream.Load()[0] == "unix" {
+		log.Warn("relaying to PostgreSQL's Unix socket: every SCTP client then matches pg_hba.conf 'local' lines "+
+			"(peer or trust there would let remote clients in); use a TCP upstream unless those lines ask for a password",
+			"upstream", target)
+	}
 	relay := &pgfront.Relay{
 		Dial: func(ctx context.Context) (net.Conn, error) {
 			u := upstream.Load()
