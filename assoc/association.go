@@ -166,18 +166,22 @@ func newSigner(cfg Config) (*cookieSigner, error) {
 	return s, nil
 }
 
-func (a *Association) rand32() uint32 {
+func (a *Association) rand32() uint32        { return rand32(a.cfg.Rand) }
+func (a *Association) nonzeroRand32() uint32 { return nonzeroRand32(a.cfg.Rand) }
+
+func rand32(r io.Reader) uint32 {
 	var b [4]byte
-	if _, err := io.ReadFull(a.cfg.Rand, b[:]); err != nil {
+	if _, err := io.ReadFull(r, b[:]); err != nil {
 		// A broken entropy source must not yield predictable tags.
 		panic(fmt.Sprintf("sctp: random source failed: %v", err))
 	}
 	return binary.BigEndian.Uint32(b[:])
 }
 
-func (a *Association) nonzeroRand32() uint32 {
+// nonzeroRand32 is a random verification tag: zero is reserved for INIT.
+func nonzeroRand32(r io.Reader) uint32 {
 	for {
-		if v := a.rand32(); v != 0 {
+		if v := rand32(r); v != 0 {
 			return v
 		}
 	}
@@ -423,11 +427,16 @@ func (a *Association) close(err error) {
 		p.t3, p.hbDeadline = time.Time{}, time.Time{}
 		p.flight, p.probe = 0, nil // the outstanding chunks go with tx.clear
 	}
+	a.failUnsent()
+	a.tx.clear()
+	a.pushEvent(Closed{Err: err})
+}
+
+// failUnsent reports, per stream, the data the peer never acknowledged.
+func (a *Association) failUnsent() {
 	for sid, n := range a.tx.unsentByStream() {
 		a.pushEvent(SendFailed{StreamID: sid, Bytes: n})
 	}
-	a.tx.clear()
-	a.pushEvent(Closed{Err: err})
 }
 
 func (a *Association) pushEvent(e Event) { a.events = append(a.events, e) }

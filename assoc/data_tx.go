@@ -149,13 +149,19 @@ func (a *Association) takeOutOfFlight(c *txChunk) {
 // the peer's window, 7.2.1 to 7.2.4 for congestion control and fast
 // retransmit, 6.3.2 for the T3-rtx timers.
 func (a *Association) handleSack(now time.Time, c chunk.Raw) {
+	s := &a.rx.sackIn
+	if err := s.Unmarshal(c); err != nil {
+		return
+	}
+	a.processSack(now, s)
+}
+
+// processSack applies an acknowledgement: a SACK's, or a SHUTDOWN's
+// Cumulative TSN Ack (with no gap blocks).
+func (a *Association) processSack(now time.Time, s *chunk.SackChunk) {
 	switch a.state {
 	case StateEstablished, StateShutdownPending, StateShutdownReceived, StateShutdownSent:
 	default:
-		return
-	}
-	s := &a.rx.sackIn
-	if err := s.Unmarshal(c); err != nil {
 		return
 	}
 	t := &a.tx

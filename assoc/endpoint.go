@@ -18,7 +18,6 @@ type Endpoint struct {
 	cfg    Config
 	signer *cookieSigner
 	accept bool
-	rand   *Association // borrows the random helpers
 }
 
 // NewEndpoint returns an endpoint whose accepted associations use cfg.
@@ -30,7 +29,7 @@ func NewEndpoint(now time.Time, cfg Config, accept bool) (*Endpoint, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Endpoint{cfg: cfg, signer: s, accept: accept, rand: newAssociation(cfg, s)}, nil
+	return &Endpoint{cfg: cfg, signer: s, accept: accept}, nil
 }
 
 // HandlePacket processes a packet that no association claimed. It may
@@ -106,7 +105,7 @@ func (e *Endpoint) HandlePacket(now time.Time, from, to netip.AddrPort, pkt []by
 			return out(in.InitiateTag, refusal(err))
 		}
 		ack := buildInitAck(now, &e.cfg, e.signer, from, &in, h.DstPort, h.SrcPort,
-			e.rand.nonzeroRand32(), e.rand.rand32(), 0, 0)
+			nonzeroRand32(e.cfg.Rand), rand32(e.cfg.Rand), 0, 0)
 		return out(in.InitiateTag, ack)
 	case chunk.TypeCookieEcho:
 		if !e.accept || !portOK {
@@ -173,5 +172,4 @@ func refusal(err error) *chunk.AbortChunk {
 func (e *Endpoint) SetConfig(cfg Config) {
 	cfg = cfg.withDefaults()
 	e.cfg = cfg
-	e.rand.cfg = cfg
 }

@@ -97,7 +97,11 @@ func (a *Association) handleInitAck(now time.Time, h chunk.Header, c chunk.Raw) 
 	if len(ia.Unrecognized) > 0 {
 		// Section 3.2.1: unrecognised parameters of an INIT ACK are
 		// reported in an ERROR chunk bundled with the COOKIE ECHO.
-		a.errCauses = append(a.errCauses, &chunk.UnrecognizedParamsCause{Params: appendParams(nil, ia.Unrecognized)})
+		var params []byte
+		for _, p := range ia.Unrecognized {
+			params = p.Append(params)
+		}
+		a.errCauses = append(a.errCauses, &chunk.UnrecognizedParamsCause{Params: params})
 	}
 	a.timers.stop(timerInit)
 	a.initRetries = 0
@@ -105,19 +109,6 @@ func (a *Association) handleInitAck(now time.Time, h chunk.Header, c chunk.Raw) 
 	a.sendCookieEcho = true
 	a.timers.start(timerCookie, now, a.paths[a.primary].rto)
 	return false
-}
-
-func appendParams(b []byte, ps []chunk.RawParam) []byte {
-	for _, p := range ps {
-		n := 4 + len(p.Value)
-		b = append(b, byte(p.Type>>8), byte(p.Type), byte(n>>8), byte(n))
-		b = append(b, p.Value...)
-		for n%4 != 0 {
-			b = append(b, 0)
-			n++
-		}
-	}
-	return b
 }
 
 func (a *Association) setPeerWindow(rwnd uint32) {
@@ -308,9 +299,7 @@ func (a *Association) handleCookieEcho(now time.Time, h chunk.Header, from, to n
 // restart re-initialises the association for a peer that restarted (case A
 // of section 5.2.4): new tags, new sequence numbers, in-flight data lost.
 func (a *Association) restart(now time.Time, ck *cookie, from, to netip.AddrPort) {
-	for sid, n := range a.tx.unsentByStream() {
-		a.pushEvent(SendFailed{StreamID: sid, Bytes: n})
-	}
+	a.failUnsent()
 	a.localTag, a.peerTag = ck.localTag, ck.peerTag
 	a.outStreams = min(ck.localOS, ck.peerMIS)
 	a.inStreams = min(ck.localMIS, ck.peerOS)

@@ -88,7 +88,7 @@ func (a *Association) handleShutdown(now time.Time, c chunk.Raw) {
 // ackCumulative applies a Cumulative TSN Ack that came without gap blocks
 // (in a SHUTDOWN), as a SACK that keeps the peer's window.
 func (a *Association) ackCumulative(now time.Time, cum uint32) {
-	s := chunk.SackChunk{CumTSNAck: cum, AdvRecvWindow: a.tx.peerRwnd + uint32(a.flight())}
+	s := &chunk.SackChunk{CumTSNAck: cum, AdvRecvWindow: a.tx.peerRwnd + uint32(a.flight())}
 	for _, ch := range a.tx.outstanding {
 		if ch.gapAcked {
 			// Keep what gap blocks said: a SHUTDOWN is not a renege.
@@ -98,9 +98,7 @@ func (a *Association) ackCumulative(now time.Time, cum uint32) {
 			}
 		}
 	}
-	raw := chunk.Raw{Type: chunk.TypeSack}
-	raw.Value = s.Append(nil)[chunk.ChunkHeaderLen:s.Len()]
-	a.handleSack(now, raw)
+	a.processSack(now, s)
 }
 
 func (a *Association) handleShutdownAck(now time.Time, h chunk.Header, from, to netip.AddrPort) {
