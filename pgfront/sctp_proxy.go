@@ -323,13 +323,12 @@ func flowConfig(cfg *sctp.Config, mux bool) *sctp.Config {
 
 // AssociationStatus is what `pgsctp status` shows of one association.
 type AssociationStatus struct {
-	Local    string        `json:"local"`
-	Peer     []string      `json:"peer"`
-	Since    time.Time     `json:"since"`
-	Sessions int           `json:"sessions"`
-	Stats    assoc.Stats   `json:"stats"`
-	Err      string        `json:"error,omitempty"`
-	Age      time.Duration `json:"-"`
+	Local    string      `json:"local"`
+	Peer     []string    `json:"peer"`
+	Since    time.Time   `json:"since"`
+	Sessions int         `json:"sessions"`
+	Stats    assoc.Stats `json:"stats"`
+	Err      string      `json:"error,omitempty"`
 }
 
 func associationStatus(a *sctp.Association, sessions int, since time.Time) AssociationStatus {

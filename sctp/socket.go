@@ -1,7 +1,6 @@
 package sctp
 
 import (
-	"encoding/binary"
 	"errors"
 	"log/slog"
 	"net"
@@ -154,12 +153,11 @@ func (s *socket) readLoop() {
 
 func (s *socket) dispatch(now time.Time, m *udpencap.Message, epBuf []byte) {
 	pkt := m.Buf[:m.N]
-	if len(pkt) < chunk.HeaderLen {
+	h, _, err := chunk.ParseHeader(pkt)
+	if err != nil {
 		return
 	}
-	srcPort := binary.BigEndian.Uint16(pkt[0:2])
-	dstPort := binary.BigEndian.Uint16(pkt[2:4])
-	vtag := binary.BigEndian.Uint32(pkt[4:8])
+	srcPort, dstPort, vtag := h.SrcPort, h.DstPort, h.VerificationTag
 	local := s.conn.LocalAddr().Addr()
 	if m.Local.IsValid() {
 		local = m.Local
