@@ -190,21 +190,31 @@ func (d *daemon) run(ctx context.Context, apply func(v *config.Values)) {
 	}
 }
 
-// splitHostsPort splits "HOST[,HOST...]:PORT" (IPv6 in brackets) into
-// hosts and the port. A bare list without a port returns an empty port.
-func splitHostsPort(s string) (hosts []string, port string, err error) {
-	parts := strings.Split(s, ",")
-	last := parts[len(parts)-1]
-	if h, p, err := net.SplitHostPort(last); err == nil {
-		if _, err := strconv.ParseUint(p, 10, 16); err != nil {
-			return nil, "", fmt.Errorf("bad port in %q", s)
-		}
-		parts[len(parts)-1], port = h, p
+// splitHostsPort reads "HOST[,HOST...]:PORT" (the port given once, at the
+// end, for all) or hosts each with or without a port; IPv6 addresses with a
+// port go in brackets. Every address of one multihomed endpoint shares one
+// port; defPort is used when none is given (it may be empty).
+func splitHostsPort(entries []string, defPort string) (hosts []string, port string, err error) {
+	port = defPort
+	if _, p, err := net.SplitHostPort(strings.TrimSpace(entries[len(entries)-1])); err == nil {
+		port = p
 	}
-	for _, h := range parts {
-		h = strings.Trim(strings.TrimSpace(h), "[]")
+	if port != "" {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return nil, "", fmt.Errorf("bad port %q", port)
+		}
+	}
+	for _, e := range entries {
+		e = strings.TrimSpace(e)
+		h, p, err := net.SplitHostPort(e)
+		if err != nil {
+			h, p = strings.Trim(e, "[]"), port
+		}
 		if h == "" {
-			return nil, "", fmt.Errorf("empty host in %q", s)
+			return nil, "", fmt.Errorf("empty host in %q", strings.Join(entries, ","))
+		}
+		if p != port {
+			return nil, "", fmt.Errorf("%q: all addresses share one port (%s)", e, port)
 		}
 		hosts = append(hosts, h)
 	}

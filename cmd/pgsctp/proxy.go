@@ -138,32 +138,19 @@ func proxySCTPConfig(v *config.Values, d *daemon) *sctp.Config {
 	return c
 }
 
-// serverAddrs turns the server setting into host:port addresses. It
-// takes "HOST[,HOST...]:PORT" (the port given once, at the end, for all),
-// or hosts each with or without a port; IPv6 addresses with a port go in
-// brackets. The default SCTP port is 5432.
+// serverAddrs turns the server setting into host:port addresses (SCTP
+// port 5432 unless given).
 func serverAddrs(list []string) ([]string, error) {
 	if len(list) == 0 {
 		return nil, fmt.Errorf("no server given (--server HOST:PORT)")
 	}
-	port := "5432"
-	if _, p, err := net.SplitHostPort(list[len(list)-1]); err == nil {
-		port = p
+	hosts, port, err := splitHostsPort(list, "5432")
+	if err != nil {
+		return nil, err
 	}
-	out := make([]string, 0, len(list))
-	for _, e := range list {
-		e = strings.TrimSpace(e)
-		h, p, err := net.SplitHostPort(e)
-		if err != nil {
-			h, p = strings.Trim(e, "[]"), port
-		}
-		if h == "" {
-			return nil, fmt.Errorf("empty host in %q", strings.Join(list, ","))
-		}
-		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
-			return nil, fmt.Errorf("bad port in %q", e)
-		}
-		out = append(out, net.JoinHostPort(h, p))
+	out := make([]string, len(hosts))
+	for i, h := range hosts {
+		out[i] = net.JoinHostPort(h, port)
 	}
 	return out, nil
 }

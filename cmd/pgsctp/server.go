@@ -40,7 +40,7 @@ func runServer(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 			if *listen == "" {
 				return nil
 			}
-			hosts, port, err := splitHostsPort(*listen)
+			hosts, port, err := splitHostsPort(strings.Split(*listen, ","), "")
 			if err != nil {
 				return fmt.Errorf("--listen: %w", err)
 			}
