@@ -39,4 +39,3 @@ func TestSplitHostsPort(t *testing.T) {
 		t.Errorf("serverAddrs: %v %v", got, err)
 	}
 }
-
