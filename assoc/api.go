@@ -36,6 +36,11 @@ type Config struct {
 	MaxBurst           int           // Max.Burst, default 4
 	AssocMaxRetrans    int           // Association.Max.Retrans, default 10
 	PathMaxRetrans     int           // Path.Max.Retrans, default 5
+	// PFMaxRetrans is PotentiallyFailed.Max.Retrans (RFC 7829): a path
+	// whose error count exceeds it is Potentially Failed, and data moves
+	// to another path. Default 0 (the first timeout), as RFC 7829
+	// recommends; negative, or at least PathMaxRetrans, turns SCTP-PF off.
+	PFMaxRetrans int
 	MaxInitRetransmits int           // Max.Init.Retransmits, default 8
 	HBInterval         time.Duration // HB.interval, default 30s; negative disables
 	ValidCookieLife    time.Duration // Valid.Cookie.Life, default 60s
@@ -58,6 +63,13 @@ type Config struct {
 	// SendBuffer bounds the bytes queued by Send and not yet acknowledged,
 	// default 1 MiB. Send past it fails with ErrWouldBlock.
 	SendBuffer int
+
+	// LocalAddrs are this end's addresses: listed in its INIT or INIT ACK
+	// when there are two or more (RFC 9260 section 5.1.2), and the sources
+	// of its paths, one path per (local, peer) address pair of one family.
+	// Empty: single-homed, on the address the handshake used (on a client,
+	// the one the host picked).
+	LocalAddrs []netip.Addr
 
 	// MTU is the largest SCTP packet (common header and chunks, no UDP or
 	// IP header) sent on a path, default 1200.
@@ -138,10 +150,15 @@ type Message struct {
 // Writable: send buffer space was freed after Send returned ErrWouldBlock.
 type Writable struct{}
 
-// PathChange: a destination address became active or inactive.
+// PathChange: a path changed state (RFC 9260 sections 5.4 and 8.2, RFC
+// 7829).
 type PathChange struct {
-	Addr   netip.AddrPort
-	Active bool
+	ID         int            // the path's identity, as in PathStats
+	Local      netip.Addr     // our address (zero: the host picks)
+	Addr       netip.AddrPort // the peer's address and UDP port
+	Old, State PathState
+	Active     bool   // State == PathActive
+	Reason     string // what caused it, for the log
 }
 
 // Restarted: the peer restarted the association (RFC 9260 section 5.2.4);
@@ -183,11 +200,16 @@ var (
 	ErrInitTimeout    = errors.New("sctp: no answer to INIT")
 )
 
-// PathStats describes one destination address.
+// PathStats describes one path: a (local address, peer address) pair.
 type PathStats struct {
+	ID       int
+	Local    netip.Addr // zero: the host picks
 	Addr     netip.AddrPort
-	Active   bool
-	Primary  bool
+	State    PathState
+	Active   bool // State == PathActive
+	Primary  bool // the primary path (the one the handshake used)
+	Data     bool // where new data goes now
+	Heard    time.Time // last packet received over it (zero: none)
 	SRTT     time.Duration
 	RTO      time.Duration
 	Cwnd     int

@@ -28,10 +28,13 @@ type Association struct {
 	outStreams          uint16 // negotiated; before that, what we asked for
 	inStreams           uint16
 
-	paths     []*path
-	primary   int
-	peerAddrs []netip.Addr // every address the peer presented (INIT, INIT ACK)
-	errors    int          // association error counter (section 8.1)
+	paths      []*path
+	primary    int   // index in paths of the primary path
+	peerPath   *path // where the peer's latest new DATA came in; see dataPath
+	nextPathID int
+	initPath   int          // index in paths of the path the INIT goes to next
+	peerAddrs  []netip.Addr // every address the peer presented (INIT, INIT ACK)
+	errors     int          // association error counter (section 8.1)
 
 	timers timers
 
@@ -89,6 +92,10 @@ func (c Config) withDefaults() Config {
 	defi(&c.MaxBurst, 4)
 	defi(&c.AssocMaxRetrans, 10)
 	defi(&c.PathMaxRetrans, 5)
+	if c.PFMaxRetrans < 0 || c.PFMaxRetrans > c.PathMaxRetrans {
+		c.PFMaxRetrans = c.PathMaxRetrans // RFC 7829: PFMR = PMR turns SCTP-PF off
+	}
+	c.LocalAddrs = cleanAddrs(c.LocalAddrs)
 	defi(&c.MaxInitRetransmits, 8)
 	def(&c.HBInterval, 30*time.Second)
 	def(&c.ValidCookieLife, 60*time.Second)
@@ -126,13 +133,32 @@ func newAssociation(cfg Config, signer *cookieSigner) *Association {
 	return a
 }
 
-// NewClient starts an association towards peer (its IP address and UDP
-// encapsulation port; peerPort is its SCTP port): the INIT is queued for
-// PollTransmit and T1-init is armed.
-func NewClient(now time.Time, cfg Config, peer netip.AddrPort, peerPort uint16) (*Association, error) {
+// cleanAddrs returns addrs unmapped, without invalid and unspecified
+// addresses and duplicates, in a slice of its own.
+func cleanAddrs(addrs []netip.Addr) []netip.Addr {
+	var out []netip.Addr
+	for _, ip := range addrs {
+		ip = ip.Unmap()
+		if ip.IsValid() && !ip.IsUnspecified() && !slices.Contains(out, ip) {
+			out = append(out, ip)
+		}
+	}
+	return out
+}
+
+// NewClient starts an association towards a peer reachable at any of
+// peers (IP addresses with their UDP encapsulation ports; peerPort is its
+// SCTP port): the INIT is queued for PollTransmit, to the first address,
+// and T1-init is armed; each retransmission tries the next address.
+func NewClient(now time.Time, cfg Config, peers []netip.AddrPort, peerPort uint16) (*Association, error) {
 	cfg = cfg.withDefaults()
-	if !peer.IsValid() || peer.Port() == 0 {
-		return nil, fmt.Errorf("sctp: invalid peer address %v", peer)
+	if len(peers) == 0 {
+		return nil, errors.New("sctp: no peer address")
+	}
+	for _, peer := range peers {
+		if !peer.IsValid() || peer.Port() == 0 {
+			return nil, fmt.Errorf("sctp: invalid peer address %v", peer)
+		}
 	}
 	if peerPort == 0 {
 		return nil, errors.New("sctp: peer SCTP port 0")
@@ -152,7 +178,12 @@ func NewClient(now time.Time, cfg Config, peer netip.AddrPort, peerPort uint16) 
 	a.initialTSN = a.rand32()
 	a.tx.init(a.initialTSN, cfg.OutboundStreams)
 	a.outStreams = cfg.OutboundStreams
-	a.paths = []*path{a.newPath(peer, netip.Addr{}, now)}
+	for _, peer := range peers[:min(len(peers), maxPaths)] {
+		if a.pathFor(peer.Addr(), netip.Addr{}) == nil {
+			// Section 5.4: addresses the upper layer gave are confirmed.
+			a.paths = append(a.paths, a.newPath(peer, netip.Addr{}, PathActive, now))
+		}
+	}
 	a.state = StateCookieWait
 	a.sendInit(now)
 	return a, nil
@@ -238,18 +269,16 @@ func (a *Association) HandlePacket(now time.Time, from, to netip.AddrPort, pkt [
 		}
 	}
 	a.stats.PacketsReceived++
-	p := a.pathFor(from.Addr())
+	p := a.pathFor(from.Addr(), to.Addr())
 	if p != nil && h.VerificationTag == a.localTag {
 		// RFC 6951 section 5.4: "After finding the SCTP association (which
 		// includes checking the verification tag), the UDP source port
 		// MUST be stored as the encapsulation port for the destination
 		// address the SCTP packet is received from".
-		p.addr = netip.AddrPortFrom(p.addr.Addr(), from.Port())
-		if to.Addr().IsValid() && !to.Addr().IsUnspecified() {
-			p.local = to.Addr()
-		}
+		a.learnPort(from)
+		p.lastHeard = now
 	}
-	a.rx.beginPacket(from.Addr())
+	a.rx.beginPacket(p)
 	for {
 		if stop := a.handleChunk(now, h, p, from, to, r.Chunk()); stop || a.state == StateClosed {
 			break
@@ -278,7 +307,7 @@ func (a *Association) handleChunk(now time.Time, h chunk.Header, p *path, from, 
 		// chunk"; a packet that does is discarded.
 		return true
 	case chunk.TypeInitAck:
-		return a.handleInitAck(now, h, c)
+		return a.handleInitAck(now, h, from, to, c)
 	case chunk.TypeCookieEcho:
 		return a.handleCookieEcho(now, h, from, to, c)
 	case chunk.TypeCookieAck:
@@ -396,7 +425,7 @@ func (a *Association) queueAbort(cause chunk.Cause) {
 	if cause != nil {
 		ab.Causes = []chunk.Cause{cause}
 	}
-	a.queuePacket(a.primaryPath(), a.peerTag, ab)
+	a.queuePacket(a.dataPath(), a.peerTag, ab)
 }
 
 // queuePacket builds a packet of the given chunks with tag vtag for path
@@ -472,11 +501,14 @@ func (a *Association) LocalPort() uint16 { return a.localPort }
 // PeerPort is the peer's SCTP port.
 func (a *Association) PeerPort() uint16 { return a.peerPort }
 
-// PeerAddrs lists the peer's transport addresses (IP and UDP port).
+// PeerAddrs lists the peer's transport addresses (IP and UDP port) that
+// paths lead to, each once.
 func (a *Association) PeerAddrs() []netip.AddrPort {
-	out := make([]netip.AddrPort, len(a.paths))
-	for i, p := range a.paths {
-		out[i] = p.addr
+	var out []netip.AddrPort
+	for _, p := range a.paths {
+		if !slices.Contains(out, p.addr) {
+			out = append(out, p.addr)
+		}
 	}
 	return out
 }
@@ -502,9 +534,14 @@ func (a *Association) Stats() Stats {
 	s.LocalTag, s.PeerTag = a.localTag, a.peerTag
 	s.PeerRecvWindow = a.tx.peerRwnd
 	s.Paths = make([]PathStats, len(a.paths))
+	var data *path
+	if len(a.paths) > 0 {
+		data = a.dataPath()
+	}
 	for i, p := range a.paths {
 		s.Paths[i] = PathStats{
-			Addr: p.addr, Active: p.active, Primary: i == a.primary,
+			ID: p.id, Local: p.local, Addr: p.addr, State: p.state, Heard: p.lastHeard,
+			Active: p.state == PathActive, Primary: i == a.primary, Data: p == data,
 			SRTT: p.srtt, RTO: p.rto, Cwnd: p.cwnd, Ssthresh: p.ssthresh,
 			Flight: p.flight, Errors: p.errors,
 		}

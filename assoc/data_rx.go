@@ -1,7 +1,6 @@
 package assoc
 
 import (
-	"net/netip"
 	"time"
 
 	"github.com/pgsctp/pgsctp/assoc/recvq"
@@ -27,7 +26,8 @@ type rxState struct {
 
 	// Per packet, set by beginPacket.
 	gotData, gotNew bool
-	lastFrom        netip.Addr // where the packet came from
+	gotHighest      bool  // a DATA chunk above every TSN received before
+	lastPath        *path // the path the packet came over; nil: unknown
 
 	// Reused decode targets.
 	dataIn  chunk.DataChunk
@@ -47,8 +47,8 @@ func (r *rxState) init(peerTSN uint32, inStreams uint16, window uint32) {
 	}
 }
 
-func (r *rxState) beginPacket(from netip.Addr) {
-	r.gotData, r.gotNew, r.lastFrom = false, false, from
+func (r *rxState) beginPacket(p *path) {
+	r.gotData, r.gotNew, r.gotHighest, r.lastPath = false, false, false, p
 }
 
 // rwnd is the receive window to advertise: what is left of RecvWindow after
@@ -126,6 +126,7 @@ func (a *Association) handleData(now time.Time, c chunk.Raw) (stop bool) {
 	r.gotNew = true
 	if serial.Less32(r.highestTSN, tsn) {
 		r.highestTSN = tsn
+		r.gotHighest = true
 	}
 	if d.Immediate {
 		// RFC 7053: the sender asks for a SACK without delay.
@@ -142,6 +143,10 @@ func (r *rxState) endPacket(a *Association, now time.Time, p *path) {
 	}
 	if p != nil {
 		r.sackPath = p
+		if r.gotHighest {
+			// The peer's newest data came this way: see dataPath.
+			a.peerPath = p
+		}
 	}
 	r.sackPending = true
 	r.dataPackets++
@@ -168,7 +173,7 @@ func (r *rxState) endPacket(a *Association, now time.Time, p *path) {
 		// restart the T2-shutdown timer."
 		a.sendShutdown = true
 		r.sackNow = true
-		a.timers.start(timerShutdown, now, a.primaryPath().rto)
+		a.timers.start(timerShutdown, now, a.dataPath().rto)
 	}
 	for {
 		m, ok := r.reasm.Pop()

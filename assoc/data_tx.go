@@ -298,7 +298,7 @@ func (a *Association) processSack(now time.Time, s *chunk.SackChunk) {
 		}
 		ackd := p.ackedBytes
 		p.ackedBytes = 0
-		a.pathHeard(p)
+		a.pathHeard(now, p, "data acknowledged")
 		if cumAdvanced && !t.fastRecovery {
 			full := p.flightBefore >= p.cwnd
 			if p.cwnd <= p.ssthresh {
@@ -336,8 +336,8 @@ func (a *Association) processSack(now time.Time, s *chunk.SackChunk) {
 		// probes are not lost, so they must not count towards
 		// Path.Max.Retrans and Association.Max.Retrans (section 6.1, rule
 		// A: probing continues "until the receiver's window opens").
-		if p := a.pathFor(a.rx.lastFrom); p != nil {
-			a.pathHeard(p)
+		if p := a.rx.lastPath; p != nil {
+			a.pathHeard(now, p, "SACK with a closed window")
 		}
 	}
 	fl := uint32(a.flight())
@@ -376,7 +376,7 @@ func (a *Association) onT3Timeout(p *path, now time.Time) {
 		return
 	}
 	a.stats.T3Expiries++
-	if a.pathError(p) {
+	if a.pathError(now, p, "T3-rtx expired") {
 		a.abortWith(now, ErrTimeout, "peer unreachable: retransmissions exhausted", nil)
 		return
 	}
@@ -476,6 +476,16 @@ func (a *Association) appendData(now time.Time, p *path, b []byte, room int) []b
 		}
 	}
 	return b
+}
+
+// firstRetransmit is the earliest chunk marked for retransmission, if any.
+func (t *txState) firstRetransmit() *txChunk {
+	for _, ch := range t.outstanding {
+		if ch.retransmit {
+			return ch
+		}
+	}
+	return nil
 }
 
 // unprobe stops timing ch: Karn's rule, a retransmitted chunk's

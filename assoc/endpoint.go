@@ -101,7 +101,7 @@ func (e *Endpoint) HandlePacket(now time.Time, from, to netip.AddrPort, pkt []by
 			// to 0".
 			return out(in.InitiateTag, &chunk.AbortChunk{})
 		}
-		if err := e.admit(presented(from, &in)); err != nil {
+		if err := e.admit(presented(from, &in, e.cfg.LocalAddrs)); err != nil {
 			return out(in.InitiateTag, refusal(err))
 		}
 		ack := buildInitAck(now, &e.cfg, e.signer, from, &in, h.DstPort, h.SrcPort,

@@ -12,8 +12,49 @@ import (
 // The four-way handshake, RFC 9260 section 5.1, and the handling of
 // unexpected INIT and COOKIE ECHO chunks of section 5.2.
 
-// supportedAddrTypes is what our INIT says we can reach (section 3.3.2.1).
-var supportedAddrTypes = []uint16{chunk.ParamIPv4Address, chunk.ParamIPv6Address}
+var (
+	bothAddrTypes = []uint16{chunk.ParamIPv4Address, chunk.ParamIPv6Address}
+	ipv4Only      = []uint16{chunk.ParamIPv4Address}
+	ipv6Only      = []uint16{chunk.ParamIPv6Address}
+)
+
+// supportedAddrTypes is what our INIT says we can reach (section 3.3.2.1):
+// both families, unless every local address is of one.
+func supportedAddrTypes(local []netip.Addr) []uint16 {
+	v4, v6 := len(local) == 0, len(local) == 0
+	for _, ip := range local {
+		v4 = v4 || ip.Is4()
+		v6 = v6 || ip.Is6()
+	}
+	switch {
+	case v4 && v6:
+		return bothAddrTypes
+	case v4:
+		return ipv4Only
+	}
+	return ipv6Only
+}
+
+// listedAddrs are the addresses an INIT or INIT ACK lists: all of ours when
+// there are two or more (one is the packet's source anyway), of the types
+// the peer supports (section 5.1.2: "the receiver of the INIT ... MUST
+// use only addresses of the types listed" when the parameter is present).
+func listedAddrs(local []netip.Addr, peerTypes []uint16) []netip.Addr {
+	if len(local) < 2 {
+		return nil
+	}
+	var out []netip.Addr
+	for _, ip := range local {
+		t := uint16(chunk.ParamIPv4Address)
+		if ip.Is6() {
+			t = chunk.ParamIPv6Address
+		}
+		if len(peerTypes) == 0 || slices.Contains(peerTypes, t) {
+			out = append(out, ip)
+		}
+	}
+	return out
+}
 
 func (a *Association) ourInit(tag, tsn uint32) *chunk.InitChunk {
 	return &chunk.InitChunk{
@@ -22,20 +63,25 @@ func (a *Association) ourInit(tag, tsn uint32) *chunk.InitChunk {
 		OutboundStreams:    a.cfg.OutboundStreams,
 		InboundStreams:     a.cfg.MaxInboundStreams,
 		InitialTSN:         tsn,
-		SupportedAddrTypes: supportedAddrTypes,
+		Addresses:          listedAddrs(a.cfg.LocalAddrs, nil),
+		SupportedAddrTypes: supportedAddrTypes(a.cfg.LocalAddrs),
 		CookiePreservative: a.preserve,
 	}
 }
 
-// sendInit queues the INIT (tag 0, section 8.5.1 (A)) and arms T1-init.
+// sendInit queues the INIT (tag 0, section 8.5.1 (A)) to the current INIT
+// address and arms T1-init.
 func (a *Association) sendInit(now time.Time) {
-	p := a.paths[a.primary]
+	p := a.paths[a.initPath]
 	a.queuePacket(p, 0, a.ourInit(a.localTag, a.initialTSN))
 	a.timers.start(timerInit, now, p.rto)
 }
 
 // onInitTimeout: section 5.1 (C) and 6.3.3: retransmit INIT with the timer
-// backed off, until Max.Init.Retransmits.
+// backed off, until Max.Init.Retransmits. A peer known by several
+// addresses gets each retransmission at the next one (section 6.4: "the
+// endpoint SHOULD try to retransmit ... to an active destination
+// transport address that is different from the last").
 func (a *Association) onInitTimeout(now time.Time) {
 	if a.state != StateCookieWait {
 		return
@@ -45,7 +91,11 @@ func (a *Association) onInitTimeout(now time.Time) {
 		a.close(ErrInitTimeout)
 		return
 	}
-	a.backoffRTO(a.paths[a.primary])
+	last := a.paths[a.initPath]
+	a.backoffRTO(last)
+	a.initPath = (a.initPath + 1) % len(a.paths)
+	next := a.paths[a.initPath]
+	next.rto = max(next.rto, last.rto)
 	a.sendInit(now)
 }
 
@@ -65,7 +115,7 @@ func (a *Association) onCookieTimeout(now time.Time) {
 }
 
 // handleInitAck: section 5.1 (C) and 5.2.3.
-func (a *Association) handleInitAck(now time.Time, h chunk.Header, c chunk.Raw) (stop bool) {
+func (a *Association) handleInitAck(now time.Time, h chunk.Header, from, to netip.AddrPort, c chunk.Raw) (stop bool) {
 	if a.state != StateCookieWait {
 		// 5.2.3: "If an INIT ACK is received by an endpoint in any state
 		// other than the COOKIE-WAIT or CLOSED state, the endpoint SHOULD
@@ -93,7 +143,19 @@ func (a *Association) handleInitAck(now time.Time, h chunk.Header, c chunk.Raw) 
 	a.setPeerWindow(ia.AdvRecvWindow)
 	a.rx.init(ia.InitialTSN, a.inStreams, a.cfg.RecvWindow)
 	a.cookieEcho = clone(ia.StateCookie)
-	a.peerAddrs = presented(a.paths[a.primary].addr, &ia.InitChunk)
+	a.peerAddrs = presented(from, &ia.InitChunk, a.cfg.LocalAddrs)
+	// The INIT ACK's source is where the peer answers from: the handshake
+	// path, and the primary (section 5.1.2 lets every address it listed be
+	// used too; they are confirmed with HEARTBEAT first, section 5.4).
+	hs := a.pathFor(from.Addr(), netip.Addr{})
+	if hs == nil {
+		hs = a.newPath(from, netip.Addr{}, PathActive, now)
+	}
+	hs.addr = netip.AddrPortFrom(hs.addr.Addr(), from.Port())
+	if to.Addr().IsValid() && !to.Addr().IsUnspecified() {
+		hs.local = to.Addr().Unmap()
+	}
+	a.setupPaths(now, hs, from.Port())
 	if len(ia.Unrecognized) > 0 {
 		// Section 3.2.1: unrecognised parameters of an INIT ACK are
 		// reported in an ERROR chunk bundled with the COOKIE ECHO.
@@ -134,6 +196,13 @@ func (a *Association) established(now time.Time) {
 	a.tx.limitStreams(a, a.outStreams)
 	a.pushEvent(Connected{OutboundStreams: a.outStreams, InboundStreams: a.inStreams})
 	for _, p := range a.paths {
+		if p.state == PathUnconfirmed {
+			// 5.4: the other addresses are confirmed by HEARTBEAT, as
+			// soon as the association is up, so that they are ready
+			// before a path fails.
+			p.hbDeadline = now
+			continue
+		}
 		a.scheduleHeartbeat(p, now)
 	}
 }
@@ -145,6 +214,27 @@ func (a *Association) handleInit(now time.Time, from, to netip.AddrPort, c chunk
 	var in chunk.InitChunk
 	if err := in.Unmarshal(c); err != nil {
 		return
+	}
+	if a.state != StateCookieWait {
+		// 5.2.1 (COOKIE-ECHOED): "provided that no NEW address has been
+		// added to the forming association. If the INIT message indicates
+		// that a new address has been added to the association, then the
+		// entire INIT MUST be discarded, and NO changes should be made to
+		// the existing association. An ABORT SHOULD be sent in response
+		// that MAY include the error 'Restart of an association with new
+		// addresses'." 5.2.2 says the same of a restart: an attacker must
+		// not bring its own address into an association by restarting it.
+		var fresh []byte
+		for _, ip := range presented(from, &in, a.cfg.LocalAddrs) {
+			if !slices.Contains(a.peerAddrs, ip) {
+				fresh = appendAddrParam(fresh, ip)
+			}
+		}
+		if fresh != nil {
+			a.queuePacketTo(to.Addr(), from, in.InitiateTag,
+				&chunk.AbortChunk{Causes: []chunk.Cause{&chunk.RestartWithNewAddressesCause{Addresses: fresh}}})
+			return
+		}
 	}
 	switch a.state {
 	case StateShutdownAckSent:
@@ -191,7 +281,7 @@ func buildInitAck(now time.Time, cfg *Config, s *cookieSigner, from netip.AddrPo
 		peerOS: in.OutboundStreams, peerMIS: in.InboundStreams,
 		localTie: localTie, peerTie: peerTie,
 		localPort: localPort, peerPort: peerPort,
-		peerAddrs: presented(from, in),
+		peerAddrs: presented(from, in, cfg.LocalAddrs),
 	}
 	ack := &chunk.InitAckChunk{
 		InitChunk: chunk.InitChunk{
@@ -200,6 +290,7 @@ func buildInitAck(now time.Time, cfg *Config, s *cookieSigner, from netip.AddrPo
 			OutboundStreams: cfg.OutboundStreams,
 			InboundStreams:  cfg.MaxInboundStreams,
 			InitialTSN:      tsn,
+			Addresses:       listedAddrs(cfg.LocalAddrs, in.SupportedAddrTypes),
 		},
 		StateCookie: s.seal(&ck),
 	}
@@ -210,20 +301,63 @@ func buildInitAck(now time.Time, cfg *Config, s *cookieSigner, from netip.AddrPo
 }
 
 // presented lists the addresses a peer presents in an INIT or INIT ACK: the
-// packet's source and the address parameters, without duplicates, at most
-// maxPeerAddrs.
-func presented(from netip.AddrPort, in *chunk.InitChunk) []netip.Addr {
-	out := []netip.Addr{from.Addr().Unmap()}
-	for _, a := range in.Addresses {
-		a = a.Unmap()
+// packet's source, then the address parameters that can be used, without
+// duplicates, at most maxPeerAddrs. local is our address set, which says
+// what address types we offered.
+//
+// Section 5.1.2: "If there are only IPv4/IPv6 addresses present in the
+// received INIT or INIT ACK chunk, the receiver MUST derive and record all
+// the transport addresses from the received chunk AND the source IP
+// address that sent the INIT or INIT ACK chunk." Addresses that cannot be
+// a peer's are left out: unspecified, multicast and broadcast addresses,
+// IPv6 link-local addresses (they need a zone the wire does not carry),
+// loopback addresses from a peer that is not on loopback (they would point
+// our traffic at ourselves) and addresses of a type we did not offer.
+func presented(from netip.AddrPort, in *chunk.InitChunk, local []netip.Addr) []netip.Addr {
+	src := from.Addr().Unmap()
+	out := []netip.Addr{src}
+	offered := supportedAddrTypes(local)
+	for _, ip := range in.Addresses {
 		if len(out) == maxPeerAddrs {
 			break
 		}
-		if !slices.Contains(out, a) {
-			out = append(out, a)
+		ip = ip.Unmap()
+		t := uint16(chunk.ParamIPv4Address)
+		if ip.Is6() {
+			t = chunk.ParamIPv6Address
+		}
+		if usablePeerAddr(ip, src) && slices.Contains(offered, t) && !slices.Contains(out, ip) {
+			out = append(out, ip)
 		}
 	}
 	return out
+}
+
+var broadcast4 = netip.AddrFrom4([4]byte{255, 255, 255, 255})
+
+// usablePeerAddr reports whether ip, listed by a peer whose packet came
+// from src, may become a destination (section 5.1.2; see presented).
+func usablePeerAddr(ip, src netip.Addr) bool {
+	switch {
+	case !ip.IsValid(), ip.IsUnspecified(), ip.IsMulticast(), ip == broadcast4:
+		return false
+	case ip.Is6() && ip.IsLinkLocalUnicast():
+		return false
+	case ip.IsLoopback() != src.IsLoopback():
+		return false
+	}
+	return true
+}
+
+// appendAddrParam appends ip as an IPv4 or IPv6 Address parameter (section
+// 3.3.2.1), the form error causes quote addresses in.
+func appendAddrParam(b []byte, ip netip.Addr) []byte {
+	if ip.Is4() {
+		v := ip.As4()
+		return append(append(b, 0, byte(chunk.ParamIPv4Address), 0, 8), v[:]...)
+	}
+	v := ip.As16()
+	return append(append(b, 0, byte(chunk.ParamIPv6Address), 0, 20), v[:]...)
 }
 
 // handleCookieEcho processes a COOKIE ECHO that reached an existing
@@ -305,13 +439,11 @@ func (a *Association) restart(now time.Time, ck *cookie, from, to netip.AddrPort
 	a.inStreams = min(ck.localMIS, ck.peerOS)
 	a.tx.init(ck.localTSN, a.outStreams)
 	a.timers = timers{}
-	a.paths = []*path{nil}
-	a.primary = 0
 	a.errors = 0
-	a.paths[0] = a.newPath(from, to.Addr(), now)
+	a.peerAddrs = ck.peerAddrs
+	a.setupPaths(now, a.newPath(from, to.Addr(), PathActive, now), from.Port())
 	a.setPeerWindow(ck.peerRwnd)
 	a.rx.init(ck.peerTSN, a.inStreams, a.cfg.RecvWindow)
-	a.peerAddrs = ck.peerAddrs
 	a.state = StateEstablished
 	a.pushEvent(Restarted{})
 	a.established(now)
@@ -328,9 +460,9 @@ func newServer(now time.Time, cfg Config, s *cookieSigner, ck *cookie, from, to 
 	a.inStreams = min(ck.localMIS, ck.peerOS)
 	a.tx.init(ck.localTSN, a.outStreams)
 	a.tx.peerRwnd = ck.peerRwnd
-	a.paths = []*path{a.newPath(from, to.Addr(), now)}
-	a.rx.init(ck.peerTSN, a.inStreams, a.cfg.RecvWindow)
 	a.peerAddrs = ck.peerAddrs
+	a.setupPaths(now, a.newPath(from, to.Addr(), PathActive, now), from.Port())
+	a.rx.init(ck.peerTSN, a.inStreams, a.cfg.RecvWindow)
 	a.established(now)
 	a.sendCookieAck = true
 	return a

@@ -8,21 +8,31 @@ import (
 	"github.com/pgsctp/pgsctp/chunk"
 )
 
-// Path heartbeats, RFC 9260 section 8.3.
+// Path heartbeats, RFC 9260 sections 5.4 and 8.3, and the probing of
+// Potentially Failed paths of RFC 7829.
 
-// scheduleHeartbeat sets p's next HEARTBEAT: "once per RTO of that
-// destination address plus the protocol parameter 'HB.interval', with
-// jittering of +/- 50% of the RTO value".
+// scheduleHeartbeat sets p's next HEARTBEAT. An active or inactive path is
+// probed "once per RTO of that destination address plus the protocol
+// parameter 'HB.interval', with jittering of +/- 50% of the RTO value"
+// (8.3; a negative HB.interval turns that off). An unconfirmed path is
+// probed every RTO until it answers (5.4), and so is a potentially failed
+// one (RFC 7829 section 3, rule 4: "HEARTBEATs ... sent to a PF
+// destination ... once per RTO"); the RTO backs off with each timeout.
 func (a *Association) scheduleHeartbeat(p *path, now time.Time) {
-	if a.cfg.HBInterval < 0 || a.state < StateEstablished {
+	switch {
+	case a.state < StateEstablished:
 		p.hbDeadline = time.Time{}
-		return
+	case p.state == PathUnconfirmed || p.state == PathPF:
+		p.hbDeadline = now.Add(p.rto)
+	case a.cfg.HBInterval < 0:
+		p.hbDeadline = time.Time{}
+	default:
+		jitter := time.Duration(0)
+		if p.rto > 0 {
+			jitter = time.Duration(a.rand32()%uint32(max(p.rto/time.Microsecond, 1)))*time.Microsecond - p.rto/2
+		}
+		p.hbDeadline = now.Add(p.rto + a.cfg.HBInterval + jitter)
 	}
-	jitter := time.Duration(0)
-	if p.rto > 0 {
-		jitter = time.Duration(a.rand32()%uint32(max(p.rto/time.Microsecond, 1)))*time.Microsecond - p.rto/2
-	}
-	p.hbDeadline = now.Add(p.rto + a.cfg.HBInterval + jitter)
 }
 
 func (a *Association) onHeartbeatTimer(p *path, now time.Time) {
@@ -36,22 +46,31 @@ func (a *Association) onHeartbeatTimer(p *path, now time.Time) {
 		// ... the sender SHOULD increment the respective error counter of
 		// the destination transport address ... and the association".
 		p.hbOutstanding = false
-		if a.pathError(p) {
+		if a.pathError(now, p, "HEARTBEAT unanswered") {
 			a.abortWith(now, ErrTimeout, "peer unreachable: heartbeats unanswered", nil)
 			return
 		}
 		a.backoffRTO(p)
 	}
 	// Heartbeats probe idle paths only; data in flight has T3-rtx.
-	if p.flight == 0 && a.tx.rtxPending == 0 {
-		p.hbNonce = uint64(a.rand32())<<32 | uint64(a.rand32())
-		var info [16]byte
-		binary.BigEndian.PutUint64(info[:8], p.hbNonce)
-		binary.BigEndian.PutUint64(info[8:], uint64(now.UnixNano()))
-		a.queuePacket(p, a.peerTag, &chunk.HeartbeatChunk{Info: info[:]})
-		p.hbOutstanding = true
+	if p.flight == 0 && (p.state != PathActive || a.tx.rtxPending == 0) {
+		a.sendHeartbeat(p, now)
 	}
 	a.scheduleHeartbeat(p, now)
+}
+
+// sendHeartbeat queues a HEARTBEAT for p. Its information is a 64-bit
+// random nonce (5.4) and the path's ID; the send time stays here, so a
+// peer that alters what it echoes gets neither an RTT sample nor a
+// confirmed path out of it.
+func (a *Association) sendHeartbeat(p *path, now time.Time) {
+	p.hbNonce = uint64(a.rand32())<<32 | uint64(a.rand32())
+	p.hbSent = now
+	p.hbOutstanding = true
+	var info [16]byte
+	binary.BigEndian.PutUint64(info[:8], p.hbNonce)
+	binary.BigEndian.PutUint64(info[8:], uint64(p.id))
+	a.queuePacket(p, a.peerTag, &chunk.HeartbeatChunk{Info: info[:]})
 }
 
 // handleHeartbeat: 8.3, "The receiver of the HEARTBEAT chunk SHOULD
@@ -71,14 +90,15 @@ func (a *Association) handleHeartbeatAck(now time.Time, c chunk.Raw) {
 		return
 	}
 	nonce := binary.BigEndian.Uint64(ack.Info[:8])
-	sent := time.Unix(0, int64(binary.BigEndian.Uint64(ack.Info[8:])))
+	id := binary.BigEndian.Uint64(ack.Info[8:])
 	for _, p := range a.paths {
-		if p.hbOutstanding && p.hbNonce == nonce {
+		if p.hbOutstanding && p.hbNonce == nonce && uint64(p.id) == id {
 			// 8.3: clear the error counters, and "the sender SHOULD also
-			// perform an RTT measurement for that destination".
+			// perform an RTT measurement for that destination"; 5.4: the
+			// nonce confirms the path.
 			p.hbOutstanding = false
-			a.pathHeard(p)
-			a.measureRTT(p, now.Sub(sent))
+			a.pathHeard(now, p, "HEARTBEAT answered")
+			a.measureRTT(p, now.Sub(p.hbSent))
 			return
 		}
 	}

@@ -2,6 +2,7 @@ package assoc
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/pgsctp/pgsctp/assoc/serial"
 )
@@ -11,6 +12,12 @@ import (
 // IsConsistent); it costs a walk over the outstanding chunks.
 func (a *Association) Invariants() error {
 	t := &a.tx
+	if len(a.paths) == 0 || a.primary >= len(a.paths) || a.initPath >= len(a.paths) {
+		return fmt.Errorf("primary %d, INIT path %d, of %d paths", a.primary, a.initPath, len(a.paths))
+	}
+	if a.peerPath != nil && !slices.Contains(a.paths, a.peerPath) {
+		return fmt.Errorf("the peer's path %v is not in the path table", a.peerPath.addr)
+	}
 	flight := make(map[*path]int)
 	inQueue := 0
 	rtx := 0
@@ -20,6 +27,10 @@ func (a *Association) Invariants() error {
 			return fmt.Errorf("outstanding[%d] TSN %d not above %d", i, ch.d.TSN, prev)
 		}
 		prev = ch.d.TSN
+		if ch.path != nil && !slices.Contains(a.paths, ch.path) {
+			// Every outstanding chunk belongs to one path of the table.
+			return fmt.Errorf("TSN %d was sent on path %v, not in the path table", ch.d.TSN, ch.path.addr)
+		}
 		if ch.inFlight {
 			flight[ch.path] += len(ch.d.UserData)
 			if ch.gapAcked || ch.retransmit {
@@ -43,7 +54,17 @@ func (a *Association) Invariants() error {
 	if rtx != t.rtxPending {
 		return fmt.Errorf("rtxPending %d, %d chunks marked", t.rtxPending, rtx)
 	}
+	ids := make(map[int]bool, len(a.paths))
 	for _, p := range a.paths {
+		if ids[p.id] {
+			return fmt.Errorf("path ID %d used twice", p.id)
+		}
+		ids[p.id] = true
+		if p.state == PathUnconfirmed && p.flight > 0 {
+			// RFC 9260 section 5.4: "An endpoint MUST NOT send any chunks
+			// to an unconfirmed address", but HEARTBEATs.
+			return fmt.Errorf("unconfirmed path %d (%v) has %d bytes in flight", p.id, p.addr, p.flight)
+		}
 		if flight[p] != p.flight {
 			return fmt.Errorf("path %v flight %d, chunks say %d", p.addr, p.flight, flight[p])
 		}

@@ -2,17 +2,54 @@ package assoc
 
 import (
 	"net/netip"
+	"slices"
 	"time"
 )
 
-// path is the per-destination state of RFC 9260 sections 6.3, 7.2 and 8.2:
-// one per peer transport address. A single-homed association has a path
-// table of length one; multihoming adds rows, not code.
-type path struct {
-	addr  netip.AddrPort // peer IP address and UDP encapsulation port (RFC 6951 5.4)
-	local netip.Addr     // our address the peer reached us on; source of what we send
+// PathState is the state of one path (RFC 9260 sections 5.4 and 8.2, and
+// the Potentially Failed state of RFC 7829).
+type PathState uint8
 
-	active bool
+// Path states.
+const (
+	// PathUnconfirmed: not yet shown to reach the peer; only HEARTBEATs
+	// go there (RFC 9260 section 5.4).
+	PathUnconfirmed PathState = iota
+	// PathActive: in use.
+	PathActive
+	// PathPF: Potentially Failed (RFC 7829): a timeout was seen; data
+	// avoids it and HEARTBEATs probe it every RTO.
+	PathPF
+	// PathInactive: more than Path.Max.Retrans consecutive timeouts
+	// (RFC 9260 section 8.2).
+	PathInactive
+)
+
+var pathStateNames = [...]string{"unconfirmed", "active", "potentially-failed", "inactive"}
+
+func (s PathState) String() string {
+	if int(s) < len(pathStateNames) {
+		return pathStateNames[s]
+	}
+	return "unknown"
+}
+
+// maxPaths bounds the path table: at most this many (local address, peer
+// address) pairs are probed and used, whatever the peers list.
+const maxPaths = 32
+
+// path is one (local address, peer address) pair with its own state: RFC
+// 9260 keeps state per destination (sections 6.3, 7.2, 8.2) and leaves the
+// source to the host, but a client with four links and a server with one
+// address has a single destination, and only another source address gets
+// it around a dead link. So a path here is a pair, as an MPTCP subflow
+// is, and the per-destination rules of the RFC apply per pair.
+type path struct {
+	id    int            // stable for the association's life; PathStats.ID
+	addr  netip.AddrPort // peer IP address and UDP encapsulation port (RFC 6951 5.4)
+	local netip.Addr     // our address, the source of what we send; zero: the host picks
+
+	state  PathState
 	errors int // error counter (RFC 9260 8.2)
 
 	// RTO calculation (section 6.3.1).
@@ -33,17 +70,26 @@ type path struct {
 
 	hbDeadline    time.Time // next HEARTBEAT; zero: none
 	hbOutstanding bool      // a HEARTBEAT is unanswered
-	hbNonce       uint64
+	hbNonce       uint64    // the nonce it carries (5.4: "a 64-bit random nonce")
+	hbSent        time.Time // when it was sent: kept here, never trusted from the wire
 	lastData      time.Time // last DATA sent here, for idleness
+	lastHeard     time.Time // last packet of this association that arrived over this path
 }
 
-func (a *Association) newPath(addr netip.AddrPort, local netip.Addr, now time.Time) *path {
+// usable reports whether data may go to p: active, or potentially failed
+// as a last resort (RFC 7829 section 3, "the sender MUST choose one of PF
+// destinations" when all are PF or inactive).
+func (p *path) usable() bool { return p.state == PathActive || p.state == PathPF }
+
+func (a *Association) newPath(addr netip.AddrPort, local netip.Addr, state PathState, now time.Time) *path {
 	p := &path{
-		addr:   addr,
-		local:  local,
-		active: true,
-		rto:    a.cfg.RTOInitial,
+		id:    a.nextPathID,
+		addr:  netip.AddrPortFrom(addr.Addr().Unmap(), addr.Port()),
+		local: local.Unmap(),
+		state: state,
+		rto:   a.cfg.RTOInitial,
 	}
+	a.nextPathID++
 	// Section 7.2.1: "The initial cwnd before data transmission or after a
 	// sufficiently long idle period MUST be set to min(4*MTU, max (2*MTU,
 	// 4380 bytes))." and "The initial value of ssthresh MAY be arbitrarily
@@ -92,58 +138,209 @@ func (a *Association) clampRTO(d time.Duration) time.Duration {
 	return min(max(d, a.cfg.RTOMin), a.cfg.RTOMax)
 }
 
+// setPathState moves p to s, reschedules its HEARTBEAT for the new state
+// and reports the change.
+func (a *Association) setPathState(now time.Time, p *path, s PathState, why string) {
+	if p.state == s {
+		return
+	}
+	old := p.state
+	p.state = s
+	if !p.hbOutstanding {
+		a.scheduleHeartbeat(p, now)
+	}
+	a.pushEvent(PathChange{ID: p.id, Local: p.local, Addr: p.addr, State: s, Old: old, Active: s == PathActive, Reason: why})
+}
+
 // pathError counts one unanswered retransmission or HEARTBEAT on p
-// (section 8.2) and one on the association (section 8.1), and reports
-// whether the association has failed.
-func (a *Association) pathError(p *path) (failed bool) {
+// (section 8.2) and, unless p was never confirmed, one on the association
+// (section 8.1); it reports whether the association has failed.
+func (a *Association) pathError(now time.Time, p *path, why string) (failed bool) {
 	p.errors++
-	if p.active && p.errors > a.cfg.PathMaxRetrans {
+	switch {
+	case p.state == PathUnconfirmed:
+		// An address that never answered says nothing about the peer's
+		// reachability: only its own counter grows, as a backoff.
+		return false
+	case p.state != PathInactive && p.errors > a.cfg.PathMaxRetrans:
 		// Section 8.2: "When the value of this counter exceeds the
 		// protocol parameter 'Path.Max.Retrans', the endpoint SHOULD mark
 		// the destination transport address as inactive".
-		p.active = false
-		a.pushEvent(PathChange{Addr: p.addr, Active: false})
+		a.setPathState(now, p, PathInactive, why)
+	case p.state == PathActive && p.errors > a.cfg.PFMaxRetrans:
+		// RFC 7829 section 3, rule 2: "when the error counter of an active
+		// destination exceeds PFMR, the destination moves to PF".
+		a.setPathState(now, p, PathPF, why)
 	}
 	a.errors++
 	// Section 8.1: "If the value of this counter exceeds the limit
 	// indicated in the protocol parameter 'Association.Max.Retrans', the
-	// endpoint SHOULD consider the peer endpoint unreachable".
-	return a.errors > a.cfg.AssocMaxRetrans
+	// endpoint SHOULD consider the peer endpoint unreachable". With
+	// several paths the association lives on while any path is still in
+	// use: 8.2 warns that Association.Max.Retrans below the sum of the
+	// paths' limits could end it while paths are still reachable.
+	if a.errors <= a.cfg.AssocMaxRetrans {
+		return false
+	}
+	for _, q := range a.paths {
+		if q.usable() {
+			return false
+		}
+	}
+	return true
 }
 
-// pathHeard clears the error counters after an acknowledgement arrived from
-// the peer through p (section 8.2 and 8.3).
-func (a *Association) pathHeard(p *path) {
+// pathHeard clears the error counters after an acknowledgement arrived for
+// something sent over p (sections 8.2 and 8.3; RFC 7829 section 3, rule 5:
+// a PF destination that answers becomes active again).
+func (a *Association) pathHeard(now time.Time, p *path, why string) {
 	p.errors = 0
 	a.errors = 0
-	if !p.active {
-		p.active = true
-		a.pushEvent(PathChange{Addr: p.addr, Active: true})
+	if p.state != PathActive {
+		a.setPathState(now, p, PathActive, why)
 	}
 }
 
-// pathFor returns the path of a peer address, matching the IP address only:
-// RFC 6951 5.4 says the UDP port is learned, not part of the identity.
-func (a *Association) pathFor(ip netip.Addr) *path {
+// pathFor returns the path that a packet from the peer's address from to
+// our address to belongs to. The peer's UDP port is not part of the
+// identity (RFC 6951 5.4: it is learned). A packet to a local address we
+// do not know (or that the driver did not report) falls back to any path
+// from that peer address.
+func (a *Association) pathFor(from, to netip.Addr) *path {
+	from, to = from.Unmap(), to.Unmap()
+	var any *path
 	for _, p := range a.paths {
-		if p.addr.Addr() == ip {
+		if p.addr.Addr() != from {
+			continue
+		}
+		if p.local == to {
 			return p
 		}
+		if any == nil {
+			any = p
+		}
 	}
-	return nil
+	return any
 }
 
-// primaryPath is where new data goes: the primary if active, else the
-// first active path, else the primary anyway (a single-homed association
-// keeps trying its only path until Association.Max.Retrans).
-func (a *Association) primaryPath() *path {
-	if p := a.paths[a.primary]; p.active {
+// hasPeerAddr reports whether ip is one of the peer's addresses in use.
+func (a *Association) hasPeerAddr(ip netip.Addr) bool {
+	for _, p := range a.paths {
+		if p.addr.Addr() == ip.Unmap() {
+			return true
+		}
+	}
+	return false
+}
+
+// dataPath is where new data (and control chunks without a path of their
+// own) go now:
+//
+//   - the path the peer's latest new DATA came in on, while it is active:
+//     a peer that moved to another path did so because it saw the old one
+//     fail, and a request's answer then takes the way the request came
+//     (the issue's "evidence": traffic arriving on another path while
+//     nothing comes back on this one);
+//   - else the primary, while it is active (RFC 7829 section 5: the
+//     sender returns to the primary once it is active again);
+//   - else the active path with the lowest smoothed RTT;
+//   - else, all being PF or inactive, the PF path with the fewest errors,
+//     the most recently heard on ties (RFC 7829 section 3, rule 3);
+//   - else the primary, so a single-homed association keeps trying its
+//     only path until Association.Max.Retrans.
+func (a *Association) dataPath() *path {
+	if p := a.peerPath; p != nil && p.state == PathActive {
 		return p
 	}
+	prim := a.paths[a.primary]
+	if prim.state == PathActive {
+		return prim
+	}
+	var best *path
 	for _, p := range a.paths {
-		if p.active {
-			return p
+		if p.state == PathActive && (best == nil || p.srtt < best.srtt) {
+			best = p
 		}
 	}
-	return a.paths[a.primary]
+	if best != nil {
+		return best
+	}
+	for _, p := range a.paths {
+		if p.state == PathPF && (best == nil || p.errors < best.errors ||
+			(p.errors == best.errors && p.lastHeard.After(best.lastHeard))) {
+			best = p
+		}
+	}
+	if best != nil {
+		return best
+	}
+	return prim
+}
+
+// alternatePath is an active path other than p, for a retransmission
+// (section 6.4: "the endpoint SHOULD try to retransmit a chunk that
+// timed out to an active destination transport address that is different
+// from the last destination address to which the DATA chunk was sent");
+// nil if there is none.
+func (a *Association) alternatePath(p *path) *path {
+	var best *path
+	for _, q := range a.paths {
+		if q != p && q.state == PathActive && (best == nil || q.srtt < best.srtt) {
+			best = q
+		}
+	}
+	return best
+}
+
+// setupPaths builds the path table once the peer's addresses are known
+// (INIT ACK, COOKIE ECHO, restart): hs, the path the handshake used, first,
+// active and primary; then a path for every other (local, peer) pair that
+// can carry packets (one address family; loopback only with loopback),
+// unconfirmed until a HEARTBEAT confirms it (section 5.4), at most
+// maxPaths in all. A new peer address starts with the UDP port of the
+// handshake packet (RFC 6951 section 5.4).
+func (a *Association) setupPaths(now time.Time, hs *path, udpPort uint16) {
+	hs.state = PathActive
+	paths := []*path{hs}
+	locals := a.cfg.LocalAddrs
+	if len(locals) == 0 || (hs.local.IsValid() && !slices.Contains(locals, hs.local)) {
+		locals = append([]netip.Addr{hs.local}, locals...)
+	}
+	for _, peer := range a.peerAddrs {
+		for _, local := range locals {
+			if len(paths) == maxPaths {
+				break
+			}
+			if !pairable(local, peer) || slices.ContainsFunc(paths, func(p *path) bool {
+				return p.local == local && p.addr.Addr() == peer
+			}) {
+				continue
+			}
+			paths = append(paths, a.newPath(netip.AddrPortFrom(peer, udpPort), local, PathUnconfirmed, now))
+		}
+	}
+	a.paths = paths
+	a.primary, a.initPath, a.peerPath = 0, 0, nil
+}
+
+// pairable reports whether a packet from local can reach peer: the same
+// address family, and loopback only to loopback. A zero local (the host
+// picks) pairs with anything.
+func pairable(local, peer netip.Addr) bool {
+	if !local.IsValid() {
+		return true
+	}
+	return local.Is4() == peer.Is4() && local.IsLoopback() == peer.IsLoopback()
+}
+
+// learnPort records the UDP port a packet from the peer came from as the
+// encapsulation port of that peer address, on every path to it (RFC 6951
+// section 5.4).
+func (a *Association) learnPort(from netip.AddrPort) {
+	ip := from.Addr().Unmap()
+	for _, p := range a.paths {
+		if p.addr.Addr() == ip {
+			p.addr = netip.AddrPortFrom(ip, from.Port())
+		}
+	}
 }

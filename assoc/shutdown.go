@@ -16,7 +16,7 @@ func (a *Association) shutdownProgress(now time.Time) {
 	if len(a.tx.outstanding) > 0 || a.tx.queued() > 0 {
 		return
 	}
-	p := a.primaryPath()
+	p := a.dataPath()
 	switch a.state {
 	case StateShutdownPending:
 		// "Once all its outstanding data has been acknowledged, the
@@ -38,8 +38,8 @@ func (a *Association) shutdownProgress(now time.Time) {
 }
 
 func (a *Association) onShutdownTimeout(now time.Time) {
-	p := a.primaryPath()
-	if a.pathError(p) {
+	p := a.dataPath()
+	if a.pathError(now, p, "T2-shutdown expired") {
 		a.abortWith(now, ErrTimeout, "peer unreachable during shutdown", nil)
 		return
 	}
@@ -79,7 +79,7 @@ func (a *Association) handleShutdown(now time.Time, c chunk.Raw) {
 		a.state = StateShutdownAckSent
 		a.sendShutdown = false
 		a.sendShutdownAck = true
-		a.timers.start(timerShutdown, now, a.primaryPath().rto)
+		a.timers.start(timerShutdown, now, a.dataPath().rto)
 	case StateShutdownAckSent:
 		a.sendShutdownAck = true
 	}
@@ -107,7 +107,7 @@ func (a *Association) handleShutdownAck(now time.Time, h chunk.Header, from, to 
 		// "Upon the receipt of the SHUTDOWN ACK chunk, the SHUTDOWN sender
 		// MUST stop the T2-shutdown timer, send a SHUTDOWN COMPLETE chunk
 		// to its peer, and remove all record of the association."
-		a.queuePacket(a.primaryPath(), a.peerTag, &chunk.ShutdownCompleteChunk{})
+		a.queuePacket(a.dataPath(), a.peerTag, &chunk.ShutdownCompleteChunk{})
 		a.close(nil)
 	case StateCookieWait, StateCookieEchoed:
 		// 8.4 rule 5 / 8.5.1 (E): treat as out of the blue; answer with a

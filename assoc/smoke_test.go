@@ -40,7 +40,7 @@ func newSmokePair(t *testing.T, cfg Config, loss float64, seed uint64) *smokePai
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.a, err = NewClient(p.now, cfg, p.zAddr, 5432)
+	p.a, err = NewClient(p.now, cfg, []netip.AddrPort{p.zAddr}, 5432)
 	if err != nil {
 		t.Fatal(err)
 	}

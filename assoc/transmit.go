@@ -28,7 +28,16 @@ func (a *Association) PollTransmit(now time.Time, buf []byte) (Transmit, bool) {
 	// A SACK goes where the DATA it acknowledges came from (6.4); if
 	// that is not where data goes now, it gets a packet of its own.
 	r := &a.rx
-	p := a.primaryPath()
+	p := a.dataPath()
+	if a.tx.rtxPending > 0 && !a.tx.fastRtxNow {
+		// A chunk that timed out goes to another active path if there
+		// is one (section 6.4); new data may ride along.
+		if ch := a.tx.firstRetransmit(); ch != nil && ch.path == p {
+			if alt := a.alternatePath(p); alt != nil {
+				p = alt
+			}
+		}
+	}
 	if r.sackNow && r.sackPath != nil && r.sackPath != p {
 		b := a.header(buf)
 		b = a.appendSack(b, room)

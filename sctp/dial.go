@@ -56,7 +56,7 @@ func Dial(ctx context.Context, raddr string, cfg *Config) (*Association, error) 
 		conn.Close()
 		return nil, fail(err)
 	}
-	core, err := assoc.NewClient(now, acfg, peer, port)
+	core, err := assoc.NewClient(now, acfg, []netip.AddrPort{peer}, port)
 	if err != nil {
 		conn.Close()
 		return nil, fail(err)

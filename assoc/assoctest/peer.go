@@ -118,7 +118,7 @@ func (s *Peer) Connect() {
 	var a *assoc.Association
 	var err error
 	s.p.guard(s.Name+": NewClient", func() {
-		a, err = assoc.NewClient(now, s.Config, s.peer.Addr, s.peer.Config.LocalPort)
+		a, err = assoc.NewClient(now, s.Config, []netip.AddrPort{s.peer.Addr}, s.peer.Config.LocalPort)
 	})
 	if err != nil {
 		s.p.Fatalf("assoctest: %s: NewClient: %v", s.Name, err)
