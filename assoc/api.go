@@ -33,14 +33,14 @@ type Config struct {
 	RTOMin     time.Duration // RTO.Min, default 1s
 	RTOMax     time.Duration // RTO.Max, default 60s
 
-	MaxBurst           int           // Max.Burst, default 4
-	AssocMaxRetrans    int           // Association.Max.Retrans, default 10
-	PathMaxRetrans     int           // Path.Max.Retrans, default 5
+	MaxBurst        int // Max.Burst, default 4
+	AssocMaxRetrans int // Association.Max.Retrans, default 10
+	PathMaxRetrans  int // Path.Max.Retrans, default 5
 	// PFMaxRetrans is PotentiallyFailed.Max.Retrans (RFC 7829): a path
 	// whose error count exceeds it is Potentially Failed, and data moves
 	// to another path. Default 0 (the first timeout), as RFC 7829
 	// recommends; negative, or at least PathMaxRetrans, turns SCTP-PF off.
-	PFMaxRetrans int
+	PFMaxRetrans       int
 	MaxInitRetransmits int           // Max.Init.Retransmits, default 8
 	HBInterval         time.Duration // HB.interval, default 30s; negative disables
 	ValidCookieLife    time.Duration // Valid.Cookie.Life, default 60s
@@ -206,9 +206,9 @@ type PathStats struct {
 	Local    netip.Addr // zero: the host picks
 	Addr     netip.AddrPort
 	State    PathState
-	Active   bool // State == PathActive
-	Primary  bool // the primary path (the one the handshake used)
-	Data     bool // where new data goes now
+	Active   bool      // State == PathActive
+	Primary  bool      // the primary path (the one the handshake used)
+	Data     bool      // where new data goes now
 	Heard    time.Time // last packet received over it (zero: none)
 	SRTT     time.Duration
 	RTO      time.Duration

@@ -28,13 +28,14 @@ type Association struct {
 	outStreams          uint16 // negotiated; before that, what we asked for
 	inStreams           uint16
 
-	paths      []*path
-	primary    int   // index in paths of the primary path
-	peerPath   *path // where the peer's latest new DATA came in; see dataPath
-	nextPathID int
-	initPath   int          // index in paths of the path the INIT goes to next
-	peerAddrs  []netip.Addr // every address the peer presented (INIT, INIT ACK)
-	errors     int          // association error counter (section 8.1)
+	paths         []*path
+	primary       int       // index in paths of the primary path
+	peerPath      *path     // where the peer's latest new DATA came in; see dataPath
+	peerPathSince time.Time // when the peer moved to peerPath
+	nextPathID    int
+	initPath      int          // index in paths of the path the INIT goes to next
+	peerAddrs     []netip.Addr // every address the peer presented (INIT, INIT ACK)
+	errors        int          // association error counter (section 8.1)
 
 	timers timers
 

@@ -143,9 +143,9 @@ func (r *rxState) endPacket(a *Association, now time.Time, p *path) {
 	}
 	if p != nil {
 		r.sackPath = p
-		if r.gotHighest {
+		if r.gotHighest && a.peerPath != p {
 			// The peer's newest data came this way: see dataPath.
-			a.peerPath = p
+			a.peerPath, a.peerPathSince = p, now
 		}
 	}
 	r.sackPending = true

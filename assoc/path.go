@@ -236,11 +236,12 @@ func (a *Association) hasPeerAddr(ip netip.Addr) bool {
 // dataPath is where new data (and control chunks without a path of their
 // own) go now:
 //
-//   - the path the peer's latest new DATA came in on, while it is active:
-//     a peer that moved to another path did so because it saw the old one
-//     fail, and a request's answer then takes the way the request came
-//     (the "evidence": traffic arriving on another path while
-//     nothing comes back on this one);
+//   - the path the peer's latest new DATA came in on, while it is active
+//     and nothing arrived over the primary since the peer moved there: a
+//     peer that left the primary did so because it saw it fail, and a
+//     request's answer then takes the way the request came (evidence of
+//     a failure before any timer of ours could show it: traffic arriving
+//     on another path while nothing comes back on this one);
 //   - else the primary, while it is active (RFC 7829 section 5: the
 //     sender returns to the primary once it is active again);
 //   - else the active path with the lowest smoothed RTT;
@@ -249,10 +250,10 @@ func (a *Association) hasPeerAddr(ip netip.Addr) bool {
 //   - else the primary, so a single-homed association keeps trying its
 //     only path until Association.Max.Retrans.
 func (a *Association) dataPath() *path {
-	if p := a.peerPath; p != nil && p.state == PathActive {
+	prim := a.paths[a.primary]
+	if p := a.peerPath; p != nil && p.state == PathActive && (prim.state != PathActive || prim.lastHeard.Before(a.peerPathSince)) {
 		return p
 	}
-	prim := a.paths[a.primary]
 	if prim.state == PathActive {
 		return prim
 	}

@@ -2,6 +2,7 @@ package assoctest
 
 import (
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -27,6 +28,8 @@ type Entry struct {
 
 	// Packets.
 	Dir    Direction
+	Src    netip.AddrPort // where it was sent from and to (zero on injected packets)
+	Dst    netip.AddrPort
 	Data   []byte    // the packet as it travels (after hooks); do not modify
 	Arrive time.Time // when it is delivered; zero if it was not
 	Fate   string    // why it was not delivered ("" if it was), or "injected"
@@ -74,7 +77,11 @@ func (e *Entry) String() string {
 			tail += " (duplicate)"
 		}
 	}
-	return fmt.Sprintf("%12s  %s  %4dB %s%s", fmtDur(t), arrow, len(e.Data), Describe(e.Data), tail)
+	var via string
+	if e.Src.IsValid() {
+		via = fmt.Sprintf(" [%v>%v]", e.Src.Addr(), e.Dst.Addr())
+	}
+	return fmt.Sprintf("%12s  %s%s  %4dB %s%s", fmtDur(t), arrow, via, len(e.Data), Describe(e.Data), tail)
 }
 
 func fmtDur(d time.Duration) string {

@@ -2,6 +2,7 @@ package assoctest
 
 import (
 	"math/rand/v2"
+	"net/netip"
 	"slices"
 	"time"
 
@@ -89,6 +90,9 @@ type LinkConfig struct {
 type Link struct {
 	LinkConfig
 	Dir Direction
+	// From and To are the addresses of a pair's own link (Pair.Link);
+	// zero on the two direction links, which carry every other pair.
+	From, To netip.Addr
 
 	rng   *rand.Rand
 	pair  *Pair
@@ -97,11 +101,12 @@ type Link struct {
 }
 
 type inflight struct {
-	at   time.Time
-	seq  uint64
-	data []byte
-	to   *Peer
-	idx  int // ladder entry
+	at       time.Time
+	seq      uint64
+	data     []byte
+	to       *Peer
+	src, dst netip.AddrPort
+	idx      int // ladder entry
 }
 
 // Fates written to the ladder.
@@ -114,8 +119,9 @@ const (
 	fateInjected = "injected"
 )
 
-// send offers a packet to the link at now.
-func (l *Link) send(now time.Time, data []byte, to *Peer) {
+// send offers a packet from src to dst (an address of to) to the link at
+// now.
+func (l *Link) send(now time.Time, data []byte, to *Peer, src, dst netip.AddrPort) {
 	l.n++
 	p := &Packet{Dir: l.Dir, Sent: now, Data: data, Chunks: ChunkTypes(data), N: l.n}
 	fate := ""
@@ -157,20 +163,27 @@ func (l *Link) send(now time.Time, data []byte, to *Peer) {
 		}
 		at = at.Add(rd)
 	}
+	e := Entry{Kind: KindPacket, At: now, Dir: l.Dir, Data: p.Data}
+	if l.pair.A != nil && (len(l.pair.A.Addrs) > 1 || len(l.pair.Z.Addrs) > 1) {
+		e.Src, e.Dst = src, dst // with one path, the ladder says nothing of addresses
+	}
 	if fate != "" {
-		l.pair.Ladder.add(Entry{Kind: KindPacket, At: now, Dir: l.Dir, Data: p.Data, Fate: fate})
+		e.Fate = fate
+		l.pair.Ladder.add(e)
 		return
 	}
-	l.enqueue(at, p.Data, to, Entry{Kind: KindPacket, At: now, Dir: l.Dir, Data: p.Data, Arrive: at})
+	e.Arrive = at
+	l.enqueue(at, p.Data, to, src, dst, e)
 	if dup || (l.Duplicate > 0 && dupDraw < l.Duplicate) {
 		at2 := now.Add(l.Delay + p.Delay + time.Duration(jitter2*float64(l.Jitter)))
-		l.enqueue(at2, p.Data, to, Entry{Kind: KindPacket, At: now, Dir: l.Dir, Data: p.Data, Arrive: at2, Dup: true})
+		e.Arrive, e.Dup = at2, true
+		l.enqueue(at2, p.Data, to, src, dst, e)
 	}
 }
 
-func (l *Link) enqueue(at time.Time, data []byte, to *Peer, e Entry) {
+func (l *Link) enqueue(at time.Time, data []byte, to *Peer, src, dst netip.AddrPort, e Entry) {
 	l.pair.seq++
-	f := inflight{at: at, seq: l.pair.seq, data: data, to: to, idx: l.pair.Ladder.add(e)}
+	f := inflight{at: at, seq: l.pair.seq, data: data, to: to, src: src, dst: dst, idx: l.pair.Ladder.add(e)}
 	i, _ := slices.BinarySearchFunc(l.queue, f, func(a, b inflight) int {
 		if c := a.at.Compare(b.at); c != 0 {
 			return c

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -30,6 +31,14 @@ type Options struct {
 
 	// AZ and ZA are the two directions of the network.
 	AZ, ZA LinkConfig
+
+	// AAddrs and ZAddrs make an end multihomed: its IP addresses, the
+	// first being the one it starts from (A) or is dialed at (Z). Nil:
+	// 127.0.0.1 for A, 127.0.0.2 for Z. With two or more, the end's
+	// Config.LocalAddrs defaults to them. Every (from, to) pair of
+	// addresses travels over the direction's link (AZ or ZA) unless the
+	// test gives the pair a link of its own with Pair.Link.
+	AAddrs, ZAddrs []netip.Addr
 
 	// ManualReleaseA and ManualReleaseZ make that side an application
 	// that does not read: delivered data stays counted against the
@@ -82,6 +91,9 @@ type Pair struct {
 	AZ, ZA *Link
 	Ladder *Ladder
 
+	// links are the links of address pairs (Pair.Link), in creation order.
+	links []*Link
+
 	// Check, if set, runs after every input to either end, after the
 	// built-in invariants. It may call TB.Fatalf.
 	Check func()
@@ -127,8 +139,22 @@ func New(tb TB, o Options) *Pair {
 		cfgZ.Rand = rand.NewChaCha8(seedBytes(mix(seed, 4)))
 	}
 	udpA := uint16(49152 + seed%16000)
-	p.A = newPeer(p, "A", netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), udpA), cfgA, p.AZ)
-	p.Z = newPeer(p, "Z", netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 2}), 9899), cfgZ, p.ZA)
+	addrsA, addrsZ := o.AAddrs, o.ZAddrs
+	if len(addrsA) == 0 {
+		addrsA = []netip.Addr{netip.AddrFrom4([4]byte{127, 0, 0, 1})}
+	}
+	if len(addrsZ) == 0 {
+		addrsZ = []netip.Addr{netip.AddrFrom4([4]byte{127, 0, 0, 2})}
+	}
+	if len(addrsA) > 1 && cfgA.LocalAddrs == nil {
+		cfgA.LocalAddrs = addrsA
+	}
+	if len(addrsZ) > 1 && cfgZ.LocalAddrs == nil {
+		cfgZ.LocalAddrs = addrsZ
+	}
+	p.A = newPeer(p, "A", netip.AddrPortFrom(addrsA[0], udpA), cfgA, p.AZ)
+	p.Z = newPeer(p, "Z", netip.AddrPortFrom(addrsZ[0], 9899), cfgZ, p.ZA)
+	p.A.Addrs, p.Z.Addrs = addrsA, addrsZ
 	p.A.peer, p.Z.peer = p.Z, p.A
 	p.A.AutoRelease = !o.ManualReleaseA
 	p.Z.AutoRelease = !o.ManualReleaseZ
@@ -275,7 +301,7 @@ func (p *Pair) Step() bool {
 		f := l.queue[0]
 		l.queue = l.queue[1:]
 		progress = true
-		f.to.receive(append([]byte(nil), f.data...), false)
+		f.to.receive(append([]byte(nil), f.data...), f.src, f.dst, false)
 	}
 	return progress
 }
@@ -284,7 +310,7 @@ func (p *Pair) Step() bool {
 // order), among packets queued before limit.
 func (p *Pair) dueLink(now time.Time, limit uint64) *Link {
 	var best *Link
-	for _, l := range []*Link{p.AZ, p.ZA} {
+	for _, l := range p.allLinks() {
 		if len(l.queue) == 0 {
 			continue
 		}
@@ -323,9 +349,50 @@ func (p *Pair) nextDeadline() time.Time {
 			p.guard(s.Name+".NextTimeout", func() { consider(a.NextTimeout()) })
 		}
 	}
-	consider(p.AZ.next())
-	consider(p.ZA.next())
+	for _, l := range p.allLinks() {
+		consider(l.next())
+	}
 	return next
+}
+
+func (p *Pair) allLinks() []*Link { return append([]*Link{p.AZ, p.ZA}, p.links...) }
+
+// Link returns the link that carries packets from the address from to the
+// address to (one of A's and one of Z's, either way round), making it on
+// first use with a copy of its direction's configuration without the
+// hooks. A test then fails one path alone: Link(a2, z1).Down = true.
+func (p *Pair) Link(from, to netip.Addr) *Link {
+	p.TB.Helper()
+	for _, l := range p.links {
+		if l.From == from && l.To == to {
+			return l
+		}
+	}
+	var dir *Link
+	switch {
+	case slices.Contains(p.A.Addrs, from) && slices.Contains(p.Z.Addrs, to):
+		dir = p.AZ
+	case slices.Contains(p.Z.Addrs, from) && slices.Contains(p.A.Addrs, to):
+		dir = p.ZA
+	default:
+		p.Fatalf("assoctest: Link(%v, %v): not an address of each end", from, to)
+	}
+	cfg := dir.LinkConfig
+	cfg.Hooks = nil
+	k := uint64(len(p.links)) + 10
+	l := &Link{LinkConfig: cfg, Dir: dir.Dir, From: from, To: to, pair: p, rng: rand.New(rand.NewPCG(p.Seed, mix(p.Seed, k)))}
+	p.links = append(p.links, l)
+	return l
+}
+
+// linkFor is the link a packet from src to dst travels on.
+func (p *Pair) linkFor(dir *Link, src, dst netip.Addr) *Link {
+	for _, l := range p.links {
+		if l.From == src && l.To == dst {
+			return l
+		}
+	}
+	return dir
 }
 
 // RunUntil drives the pair and jumps the clock from deadline to deadline

@@ -31,6 +31,12 @@ func (l *Ladder) WritePcap(w io.Writer, a, z netip.AddrPort) error {
 		if e.Dir == ZtoA {
 			src, dst = z, a
 		}
+		if e.Src.IsValid() {
+			src, dst = e.Src, e.Dst
+		}
+		if !src.Addr().Is4() || !dst.Addr().Is4() {
+			continue // the frames written are IPv4 only
+		}
 		frame := ipv4UDP(src, dst, e.Data)
 		var rec [16]byte
 		ns := e.At.UnixNano()

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/pgsctp/pgsctp/assoc"
@@ -24,7 +25,8 @@ type Event struct {
 // it received and what happened to it.
 type Peer struct {
 	Name   string         // "A" or "Z"
-	Addr   netip.AddrPort // IP address and UDP encapsulation port
+	Addr   netip.AddrPort // first IP address and the UDP encapsulation port
+	Addrs  []netip.Addr   // every IP address (Options.AAddrs, ZAddrs)
 	Config assoc.Config   // as given to the core (after the Pair's defaults)
 
 	// Assoc is the current association: nil on a server before a COOKIE
@@ -287,7 +289,16 @@ func EventsOf[T assoc.Event](s *Peer) []T {
 func (s *Peer) Inject(pkt []byte) {
 	s.p.TB.Helper()
 	s.injectEntry(pkt)
-	s.receive(append([]byte(nil), pkt...), false)
+	s.receive(append([]byte(nil), pkt...), s.peer.Addr, s.Addr, false)
+}
+
+// InjectFrom delivers pkt to this end now as if it came from the address
+// from (any address: an attacker's, or one the peer does not have) to this
+// end's address to.
+func (s *Peer) InjectFrom(pkt []byte, from, to netip.AddrPort) {
+	s.p.TB.Helper()
+	s.injectEntry(pkt)
+	s.receive(append([]byte(nil), pkt...), from, to, false)
 }
 
 // InjectEndpoint delivers pkt to this end's Endpoint now, even if an
@@ -295,7 +306,7 @@ func (s *Peer) Inject(pkt []byte) {
 func (s *Peer) InjectEndpoint(pkt []byte) {
 	s.p.TB.Helper()
 	s.injectEntry(pkt)
-	s.receive(append([]byte(nil), pkt...), true)
+	s.receive(append([]byte(nil), pkt...), s.peer.Addr, s.Addr, true)
 }
 
 func (s *Peer) injectEntry(pkt []byte) {
@@ -308,9 +319,8 @@ func (s *Peer) injectEntry(pkt []byte) {
 
 // receive hands a packet (owned by the call) to the association or the
 // endpoint, then overwrites it and polls.
-func (s *Peer) receive(pkt []byte, endpoint bool) {
+func (s *Peer) receive(pkt []byte, from, to netip.AddrPort, endpoint bool) {
 	now := s.p.Now()
-	from, to := s.peer.Addr, s.Addr
 	if a := s.Assoc; !endpoint && a != nil && a.State() != assoc.StateClosed {
 		s.p.guard(s.Name+".HandlePacket", func() { a.HandlePacket(now, from, to, pkt) })
 		scribble(pkt)
@@ -432,12 +442,22 @@ func (s *Peer) emit(tx assoc.Transmit, fromAssoc bool) {
 	}
 	data := append([]byte(nil), tx.Packet...)
 	scribble(tx.Packet)
-	if tx.To != s.peer.Addr {
-		s.p.Ladder.add(Entry{Kind: KindPacket, At: s.p.Now(), Dir: s.out.Dir, Data: data, Fate: fateMisaddr})
-		s.p.Fatalf("assoctest: %s sent a packet to %v; the peer is at %v", s.Name, tx.To, s.peer.Addr)
+	if tx.To.Port() == s.peer.Addr.Port() && !slices.Contains(s.peer.Addrs, tx.To.Addr()) && (len(s.Addrs) > 1 || len(s.peer.Addrs) > 1) {
+		// A multihomed end may be told of addresses that lead nowhere
+		// (a peer's stale or bogus list): the network drops the packet.
+		s.p.Ladder.add(Entry{Kind: KindPacket, At: s.p.Now(), Dir: s.out.Dir, Src: netip.AddrPortFrom(tx.From, s.Addr.Port()), Dst: tx.To, Data: data, Fate: fateMisaddr})
+		return
 	}
-	if tx.From.IsValid() && tx.From != s.Addr.Addr() {
-		s.p.Fatalf("assoctest: %s sent a packet from %v; its address is %v", s.Name, tx.From, s.Addr.Addr())
+	if tx.To.Port() != s.peer.Addr.Port() || !slices.Contains(s.peer.Addrs, tx.To.Addr()) {
+		s.p.Ladder.add(Entry{Kind: KindPacket, At: s.p.Now(), Dir: s.out.Dir, Data: data, Fate: fateMisaddr})
+		s.p.Fatalf("assoctest: %s sent a packet to %v; the peer is at %v port %d", s.Name, tx.To, s.peer.Addrs, s.peer.Addr.Port())
+	}
+	src := s.Addr
+	if tx.From.IsValid() {
+		if !slices.Contains(s.Addrs, tx.From) {
+			s.p.Fatalf("assoctest: %s sent a packet from %v; its addresses are %v", s.Name, tx.From, s.Addrs)
+		}
+		src = netip.AddrPortFrom(tx.From, s.Addr.Port())
 	}
 	if err := wireCheck(data, s.res.mtu); err != nil {
 		s.p.Ladder.add(Entry{Kind: KindPacket, At: s.p.Now(), Dir: s.out.Dir, Data: data, Fate: "rejected by the wire check"})
@@ -450,7 +470,7 @@ func (s *Peer) emit(tx assoc.Transmit, fromAssoc bool) {
 		}
 		s.checkTag(data)
 	}
-	s.out.send(s.p.Now(), data, s.peer)
+	s.p.linkFor(s.out, src.Addr(), tx.To.Addr()).send(s.p.Now(), data, s.peer, src, tx.To)
 }
 
 // checkTag: RFC 9260 section 8.5: "When sending an SCTP packet, the
@@ -472,6 +492,9 @@ func (s *Peer) checkTag(pkt []byte) {
 		case chunk.TypeAbort, chunk.TypeShutdownComplete:
 			if c.Flags&FlagT != 0 {
 				return
+			}
+			if c.Type == chunk.TypeAbort && HasCause(pkt, chunk.TypeAbort, chunk.CauseRestartWithNewAddresses) {
+				return // the answer to an INIT carries its Initiate Tag (5.2.2)
 			}
 		}
 	}
