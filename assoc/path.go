@@ -1,6 +1,7 @@
 package assoc
 
 import (
+	"fmt"
 	"net/netip"
 	"slices"
 	"time"
@@ -344,4 +345,18 @@ func (a *Association) learnPort(from netip.AddrPort) {
 			p.addr = netip.AddrPortFrom(ip, from.Port())
 		}
 	}
+}
+
+// MarshalText gives the state's name (JSON status reports).
+func (s PathState) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText reads a name MarshalText wrote.
+func (s *PathState) UnmarshalText(b []byte) error {
+	for i, n := range pathStateNames {
+		if n == string(b) {
+			*s = PathState(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("sctp: unknown path state %q", b)
 }

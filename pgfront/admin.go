@@ -12,6 +12,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/pgsctp/pgsctp/assoc"
 )
 
 // Report is what the admin interface tells about a running server or proxy.
@@ -126,16 +128,22 @@ func WriteReport(w io.Writer, r Report) {
 			bytesHuman(st.BytesSent), st.PacketsSent, bytesHuman(st.BytesReceived), st.PacketsReceived,
 			st.Retransmissions, st.FastRetransmits, st.T3Expiries, bytesHuman(uint64(st.PeerRecvWindow)))
 		for _, p := range st.Paths {
-			state := "active"
-			if !p.Active {
-				state = "INACTIVE"
+			state := p.State.String()
+			if p.State != assoc.PathActive {
+				state = strings.ToUpper(state)
 			}
-			prim := ""
 			if p.Primary {
-				prim = " primary"
+				state += " primary"
 			}
-			fmt.Fprintf(w, "    path %s %s%s  srtt %s  rto %s  cwnd %d  ssthresh %d  in flight %d  errors %d\n",
-				p.Addr, state, prim, p.SRTT.Round(10*time.Microsecond), p.RTO, p.Cwnd, p.Ssthresh, p.Flight, p.Errors)
+			if p.Data {
+				state += " data"
+			}
+			local := "*"
+			if p.Local.IsValid() {
+				local = p.Local.String()
+			}
+			fmt.Fprintf(w, "    path %d %s -> %s  %s  srtt %s  rto %s  cwnd %d  ssthresh %d  in flight %d  errors %d\n",
+				p.ID, local, p.Addr, state, p.SRTT.Round(10*time.Microsecond), p.RTO, p.Cwnd, p.Ssthresh, p.Flight, p.Errors)
 		}
 		if a.Err != "" {
 			fmt.Fprintf(w, "    error: %s\n", a.Err)
@@ -200,6 +208,7 @@ func ServeMetrics(ctx context.Context, addr string, report func() Report) error 
 func WriteMetrics(w io.Writer, r Report) {
 	var sent, recv, rtx, pkSent, pkRecv uint64
 	paths, inactive := 0, 0
+	byState := map[assoc.PathState]int{}
 	for _, a := range r.Associations {
 		sent += a.Stats.BytesSent
 		recv += a.Stats.BytesReceived
@@ -208,7 +217,8 @@ func WriteMetrics(w io.Writer, r Report) {
 		pkRecv += a.Stats.PacketsReceived
 		for _, p := range a.Stats.Paths {
 			paths++
-			if !p.Active {
+			byState[p.State]++
+			if p.State == assoc.PathInactive {
 				inactive++
 			}
 		}
@@ -220,6 +230,10 @@ func WriteMetrics(w io.Writer, r Report) {
 	g("pgsctp_sessions", "PostgreSQL sessions carried now.", len(r.Sessions))
 	g("pgsctp_paths", "Paths of the open associations.", paths)
 	g("pgsctp_paths_inactive", "Paths marked inactive.", inactive)
+	fmt.Fprintf(w, "# HELP pgsctp_paths_by_state Paths of the open associations by state.\n# TYPE pgsctp_paths_by_state gauge\n")
+	for s := assoc.PathUnconfirmed; s <= assoc.PathInactive; s++ {
+		fmt.Fprintf(w, "pgsctp_paths_by_state{role=%q,state=%q} %d\n", r.Role, s.String(), byState[s])
+	}
 	g("pgsctp_user_bytes_sent", "User bytes sent by the open associations.", sent)
 	g("pgsctp_user_bytes_received", "User bytes received by the open associations.", recv)
 	g("pgsctp_packets_sent", "SCTP packets sent by the open associations.", pkSent)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,8 +19,10 @@ import (
 // session, or, with Multiplex, every session as a stream of one shared
 // association. Its Dial is the DialFunc of the proxy and of pgdial.
 type SCTPDialer struct {
-	// Addrs are the server's addresses ("host:port", SCTP port), tried in
-	// order until one answers.
+	// Addrs are the server's addresses ("host:port", one SCTP port): the
+	// addresses of one multihomed server. The INIT goes to the first and
+	// its retransmissions to the next; the association then uses every
+	// address the server lists.
 	Addrs []string
 	// Config configures the associations; read at every Dial, so it may be
 	// replaced between Dials with SetConfig.
@@ -119,33 +122,51 @@ func (d *SCTPDialer) dialAssociation(ctx context.Context) (*sctp.Association, *d
 	if d.Multiplex {
 		cfg = flowConfig(cfg, true)
 	}
-	var errs []error
-	for _, addr := range addrs {
-		a, err := sctp.Dial(ctx, addr, cfg)
-		if err != nil {
-			errs = append(errs, err)
-			if ctx.Err() != nil {
-				break
-			}
-			continue
-		}
-		st := &dialedState{since: time.Now()}
-		d.mu.Lock()
-		d.live[a] = st
-		d.mu.Unlock()
-		d.Logger.Debug("association up", "server", addr, "local", a.LocalAddr())
-		go func() {
-			<-a.Done()
-			d.mu.Lock()
-			delete(d.live, a)
-			d.mu.Unlock()
-			if err := a.Err(); err != nil {
-				d.Logger.Warn("association ended", "server", addr, "err", err)
-			}
-		}()
-		return a, st, nil
+	addr, err := JoinAddrs(addrs)
+	if err != nil {
+		return nil, nil, err
 	}
-	return nil, nil, fmt.Errorf("pgsctp: cannot reach server: %w", errors.Join(errs...))
+	a, err := sctp.Dial(ctx, addr, cfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("pgsctp: cannot reach server: %w", err)
+	}
+	st := &dialedState{since: time.Now()}
+	d.mu.Lock()
+	d.live[a] = st
+	d.mu.Unlock()
+	d.Logger.Debug("association up", "server", addr, "local", a.LocalAddr())
+	go func() {
+		<-a.Done()
+		d.mu.Lock()
+		delete(d.live, a)
+		d.mu.Unlock()
+		if err := a.Err(); err != nil {
+			d.Logger.Warn("association ended", "server", addr, "err", err)
+		}
+	}()
+	return a, st, nil
+}
+
+// JoinAddrs writes "host:port" addresses of one server as the
+// "host[,host...]:port" that sctp.Dial takes; they must share the port.
+func JoinAddrs(addrs []string) (string, error) {
+	var hosts []string
+	port := ""
+	for _, a := range addrs {
+		h, p, err := net.SplitHostPort(a)
+		if err != nil {
+			return "", fmt.Errorf("pgsctp: server address %q: %w", a, err)
+		}
+		if port != "" && p != port {
+			return "", fmt.Errorf("pgsctp: server addresses %v: one server has one SCTP port", addrs)
+		}
+		port = p
+		if strings.Contains(h, ":") {
+			h = "[" + h + "]"
+		}
+		hosts = append(hosts, h)
+	}
+	return strings.Join(hosts, ",") + ":" + port, nil
 }
 
 // Close ends every association this dialer opened.

@@ -239,6 +239,19 @@ func (l *SessionListener) Addr() net.Addr {
 	return l.listeners[0].Addr()
 }
 
+// Addrs lists every listening address ("ip:port", SCTP port).
+func (l *SessionListener) Addrs() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for _, sl := range l.listeners {
+		for _, a := range sl.Addrs() {
+			out = append(out, a.String())
+		}
+	}
+	return out
+}
+
 // Status describes the associations carried now.
 func (l *SessionListener) Status() []AssociationStatus {
 	l.mu.Lock()

@@ -263,8 +263,14 @@ func (a *Association) handleEvent(ev assoc.Event) (closed bool) {
 	case assoc.Writable:
 		a.broadcast()
 	case assoc.PathChange:
-		a.log.Info("sctp: path change", "addr", ev.Addr, "active", ev.Active)
-		a.sock.rekey(a, a.core.LocalTag(), a.keys())
+		// One line per change. Confirmations of new paths at the start
+		// are routine; failures and recoveries are what operators want.
+		level := slog.LevelInfo
+		if ev.Old == assoc.PathUnconfirmed && ev.State == assoc.PathActive {
+			level = slog.LevelDebug
+		}
+		a.log.Log(context.Background(), level, "sctp: path state", "path", ev.ID, "local", ev.Local, "peer", ev.Addr,
+			"from", ev.Old.String(), "to", ev.State.String(), "reason", ev.Reason)
 	case assoc.Restarted:
 		a.log.Info("sctp: peer restarted the association")
 		a.sock.rekey(a, a.core.LocalTag(), a.keys())

@@ -2,6 +2,8 @@ package sctp
 
 import (
 	"log/slog"
+	"net/netip"
+	"time"
 
 	"github.com/pgsctp/pgsctp/assoc"
 	"github.com/pgsctp/pgsctp/udpencap"
@@ -22,6 +24,15 @@ type Config struct {
 	// comes from the address); for Dial zero means the same number as
 	// the local UDP port (unique on the host, see Dial).
 	Assoc assoc.Config
+
+	// LocalAddrs are the local addresses of a dialed association: listed
+	// in its INIT when there are two or more (multihoming), and the
+	// sources of its paths, one per pair of a local and a peer address.
+	// nil means HostAddrs of the peer's addresses ("*": every address of
+	// the host that can reach the peer); a single address makes a
+	// single-homed association from it. Listen takes its addresses from
+	// its laddr instead.
+	LocalAddrs []netip.Addr
 
 	// UDPPort is the local UDP encapsulation port. Listen: 0 means
 	// udpencap.DefaultPort (9899), negative means any free port (see
@@ -60,6 +71,33 @@ type Config struct {
 	Logger *slog.Logger
 }
 
+// Protocol defaults for the databases pgsctp carries, where a zero
+// Assoc field would mean RFC 9260's suggestion. RFC 9260 section 16 sizes
+// its timers for any path on the Internet; a session whose link dies
+// should move to another link in a fraction of a second, so:
+//
+//   - RTO.Min 100ms (RFC: 1s): a timeout is the signal that moves data off
+//     a failed path (SCTP-PF, RFC 7829), so failover takes about one RTO;
+//     the cost is a spurious retransmission when a round trip stalls for
+//     longer, which on a LAN or a cloud region is rare;
+//   - SACK.Delay 20ms (RFC: 200ms): a lone request's SACK then comes back
+//     before RTO.Min, and RTT samples stay close to the round trip; it
+//     costs no extra packets when answers or every-second-packet SACKs
+//     come first, which is almost always;
+//   - HB.interval 5s (RFC: 30s): idle paths are checked every 5s plus an
+//     RTO, so an idle session learns of a dead alternate path in seconds;
+//     the cost is about two small packets per path every 5s;
+//   - Path.Max.Retrans 8 (RFC: 5): with the shorter RTO a path is still
+//     declared inactive only after about 50s of silence, and the
+//     association is given up only when every path is, as with RFC
+//     defaults and an RTO of 1s.
+const (
+	DefaultRTOMin         = 100 * time.Millisecond
+	DefaultDelayedAck     = 20 * time.Millisecond
+	DefaultHBInterval     = 5 * time.Second
+	DefaultPathMaxRetrans = 8
+)
+
 // settings is a Config with defaults applied.
 type settings struct {
 	Config
@@ -70,6 +108,18 @@ func resolve(c *Config) *settings {
 	s := &settings{}
 	if c != nil {
 		s.Config = *c
+	}
+	if s.Assoc.RTOMin == 0 {
+		s.Assoc.RTOMin = DefaultRTOMin
+	}
+	if s.Assoc.DelayedAckTime == 0 {
+		s.Assoc.DelayedAckTime = DefaultDelayedAck
+	}
+	if s.Assoc.HBInterval == 0 {
+		s.Assoc.HBInterval = DefaultHBInterval
+	}
+	if s.Assoc.PathMaxRetrans == 0 {
+		s.Assoc.PathMaxRetrans = DefaultPathMaxRetrans
 	}
 	if s.MaxWriteMessage <= 0 {
 		s.MaxWriteMessage = 64 << 10

@@ -11,22 +11,29 @@ import (
 	"github.com/pgsctp/pgsctp/udpencap"
 )
 
-// Dial sets up an association with raddr ("host:port", the SCTP port) at
-// the UDP port cfg.PeerUDPPort (default 9899), from a new UDP socket on
-// cfg.UDPPort (default any). It returns once the association is
-// established; if ctx ends first, the attempt is aborted. The socket is
-// the association's own and closes with it.
+// Dial sets up an association with raddr ("host[,host...]:port", the SCTP
+// port) at the UDP port cfg.PeerUDPPort (default 9899), from a new UDP
+// socket on cfg.UDPPort (default any). A peer with several addresses gets
+// the INIT at the first, and each retransmission at the next; once it
+// answers, the association uses every address it lists. The local
+// addresses are cfg.LocalAddrs (nil: HostAddrs of the peer's). It returns
+// once the association is established; if ctx ends first, the attempt is
+// aborted. The socket is the association's own and closes with it.
 func Dial(ctx context.Context, raddr string, cfg *Config) (*Association, error) {
 	c := resolve(cfg)
-	ip, port, err := splitAddr(ctx, raddr)
+	ips, port, err := splitAddrs(ctx, raddr)
 	if err != nil {
 		return nil, &net.OpError{Op: "dial", Net: "sctp", Err: fmt.Errorf("address %q: %w", raddr, err)}
 	}
-	if !ip.IsValid() { // ":port" means this host, as in net.Dial
-		ip = netip.AddrFrom4([4]byte{127, 0, 0, 1})
+	if !ips[0].IsValid() { // ":port" means this host, as in net.Dial
+		ips[0] = netip.AddrFrom4([4]byte{127, 0, 0, 1})
 	}
-	peer := netip.AddrPortFrom(ip, uint16(c.PeerUDPPort))
-	raddrOf := &Addr{IP: ip, Port: port, UDPPort: peer.Port()}
+	peers := make([]netip.AddrPort, len(ips))
+	for i, ip := range ips {
+		peers[i] = netip.AddrPortFrom(ip, uint16(c.PeerUDPPort))
+	}
+	peer := peers[0]
+	raddrOf := &Addr{IP: peer.Addr(), Port: port, UDPPort: peer.Port()}
 	fail := func(err error) error {
 		return &net.OpError{Op: "dial", Net: "sctp", Addr: raddrOf, Err: err}
 	}
@@ -34,15 +41,25 @@ func Dial(ctx context.Context, raddr string, cfg *Config) (*Association, error) 
 	if udpPort > 65535 {
 		return nil, fail(fmt.Errorf("bad UDP port %d", udpPort))
 	}
-	local := netip.IPv4Unspecified()
-	if ip.Is6() {
-		local = netip.IPv6Unspecified()
+	acfg := c.Assoc
+	acfg.LocalAddrs = c.LocalAddrs
+	if acfg.LocalAddrs == nil {
+		acfg.LocalAddrs = HostAddrs(ips)
 	}
-	conn, err := udpencap.Listen(ctx, netip.AddrPortFrom(local, uint16(udpPort)))
+	// One socket for every local address and both families: each packet
+	// leaves from its path's local address (udpencap sets the source per
+	// datagram), and ASCONF can add addresses later without new sockets.
+	local := netip.AddrPortFrom(netip.Addr{}, uint16(udpPort))
+	if !dualStack(ips, acfg.LocalAddrs) {
+		local = netip.AddrPortFrom(netip.IPv4Unspecified(), uint16(udpPort))
+		if ips[0].Is6() {
+			local = netip.AddrPortFrom(netip.IPv6Unspecified(), uint16(udpPort))
+		}
+	}
+	conn, err := udpencap.Listen(ctx, local)
 	if err != nil {
 		return nil, fail(err)
 	}
-	acfg := c.Assoc
 	if acfg.LocalPort == 0 {
 		// The SCTP port defaults to the UDP port the system gave the
 		// socket: programs on one host each run their own SCTP stack, and
@@ -56,7 +73,7 @@ func Dial(ctx context.Context, raddr string, cfg *Config) (*Association, error) 
 		conn.Close()
 		return nil, fail(err)
 	}
-	core, err := assoc.NewClient(now, acfg, []netip.AddrPort{peer}, port)
+	core, err := assoc.NewClient(now, acfg, peers, port)
 	if err != nil {
 		conn.Close()
 		return nil, fail(err)
@@ -86,6 +103,19 @@ func Dial(ctx context.Context, raddr string, cfg *Config) (*Association, error) 
 		return nil, fail(aerr)
 	}
 	return a, nil
+}
+
+// dualStack reports whether addrs mix IPv4 and IPv6, so the socket must
+// carry both.
+func dualStack(addrs ...[]netip.Addr) bool {
+	v4, v6 := false, false
+	for _, list := range addrs {
+		for _, ip := range list {
+			v4 = v4 || ip.Is4()
+			v6 = v6 || ip.Is6()
+		}
+	}
+	return v4 && v6
 }
 
 // sourceFor is the local address the system routes to peer from, or zero

@@ -14,8 +14,9 @@ import (
 
 // Listener accepts associations on one SCTP port of one UDP socket.
 type Listener struct {
-	sock *socket
-	addr *Addr
+	sock  *socket
+	addr  *Addr
+	addrs []netip.Addr // the local addresses (one zero address: any)
 
 	mu       sync.Mutex // guards closed and the queue's sends
 	isClosed bool
@@ -24,12 +25,16 @@ type Listener struct {
 }
 
 // Listen opens a UDP socket and accepts associations to the SCTP port of
-// laddr ("host:port"; an empty host listens on every local address, IPv4
-// and IPv6). The UDP port is cfg.UDPPort (default 9899; negative: any free
-// port, see Addr). ctx bounds the setup only.
+// laddr ("host[,host...]:port"; an empty host listens on every local
+// address, IPv4 and IPv6, single-homed on the one each peer reaches). With
+// several hosts every association is multihomed over all of them: they are
+// listed in its INIT ACK and each is the source of paths; the socket then
+// binds the wildcard address and ignores datagrams to other addresses.
+// The UDP port is cfg.UDPPort (default 9899; negative: any free port, see
+// Addr). ctx bounds the setup only.
 func Listen(ctx context.Context, laddr string, cfg *Config) (*Listener, error) {
 	c := resolve(cfg)
-	ip, port, err := splitAddr(ctx, laddr)
+	ips, port, err := splitAddrs(ctx, laddr)
 	if err != nil {
 		return nil, &net.OpError{Op: "listen", Net: "sctp", Err: fmt.Errorf("address %q: %w", laddr, err)}
 	}
@@ -44,19 +49,40 @@ func Listen(ctx context.Context, laddr string, cfg *Config) (*Listener, error) {
 	}
 	acfg := c.Assoc
 	acfg.LocalPort = port
+	bind := ips[0]
+	if ips[0].IsValid() {
+		acfg.LocalAddrs = ips
+	}
+	if len(ips) > 1 {
+		bind = netip.Addr{} // both families
+		if !dualStack(ips) {
+			bind = netip.IPv4Unspecified()
+			if ips[0].Is6() {
+				bind = netip.IPv6Unspecified()
+			}
+		}
+	}
 	ep, err := assoc.NewEndpoint(time.Now(), acfg, true)
 	if err != nil {
 		return nil, &net.OpError{Op: "listen", Net: "sctp", Err: err}
 	}
-	conn, err := udpencap.Listen(ctx, netip.AddrPortFrom(ip, uint16(udpPort)))
+	conn, err := udpencap.Listen(ctx, netip.AddrPortFrom(bind, uint16(udpPort)))
 	if err != nil {
 		return nil, &net.OpError{Op: "listen", Net: "sctp", Err: err}
 	}
 	s := newSocket(conn, c, ep)
+	if len(ips) > 1 {
+		s.locals = ips
+	}
 	la := conn.LocalAddr()
+	first := la.Addr()
+	if ips[0].IsValid() {
+		first = ips[0]
+	}
 	l := &Listener{
 		sock:   s,
-		addr:   &Addr{IP: la.Addr(), Port: port, UDPPort: la.Port()},
+		addrs:  ips,
+		addr:   &Addr{IP: first, Port: port, UDPPort: la.Port()},
 		queue:  make(chan *Association, c.AcceptBacklog),
 		closed: make(chan struct{}),
 	}
@@ -121,5 +147,18 @@ func (l *Listener) Close() error {
 	}
 }
 
-// Addr is the listening address (*Addr, with the UDP port actually bound).
+// Addr is the listening address (*Addr, with the UDP port actually bound);
+// the first of several.
 func (l *Listener) Addr() net.Addr { return l.addr }
+
+// Addrs are the listening addresses, each with the SCTP and UDP ports.
+func (l *Listener) Addrs() []*Addr {
+	out := make([]*Addr, len(l.addrs))
+	for i, ip := range l.addrs {
+		out[i] = &Addr{IP: ip, Port: l.addr.Port, UDPPort: l.addr.UDPPort}
+	}
+	if len(l.addrs) == 1 {
+		out[0] = l.addr
+	}
+	return out
+}

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,6 +30,10 @@ type socket struct {
 	conn *udpencap.Conn
 	cfg  *settings
 	log  *slog.Logger
+	// locals, if set, are the only local addresses this socket serves:
+	// a listener on several addresses binds the wildcard address and
+	// ignores datagrams to others.
+	locals []netip.Addr
 
 	// ep is used only by the reader goroutine.
 	ep *assoc.Endpoint
@@ -161,6 +166,9 @@ func (s *socket) dispatch(now time.Time, m *udpencap.Message, epBuf []byte) {
 	local := s.conn.LocalAddr().Addr()
 	if m.Local.IsValid() {
 		local = m.Local
+		if s.locals != nil && !slices.Contains(s.locals, local) {
+			return
+		}
 	}
 	to := netip.AddrPortFrom(local, s.conn.LocalAddr().Port())
 

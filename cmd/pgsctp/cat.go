@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,10 +19,14 @@ import (
 )
 
 const catUsage = `usage:
-  pgsctp cat [flags] HOST:PORT              connect; stdin -> stream, stream -> stdout
-  pgsctp cat --listen [flags] [HOST:]PORT   accept one association; same copying
+  pgsctp cat [flags] HOST[,HOST...]:PORT              connect; stdin -> stream, stream -> stdout
+  pgsctp cat --listen [flags] [ADDR[,ADDR...]:]PORT   accept one association; same copying
 
 PORT is the SCTP port; SCTP packets travel in UDP datagrams (RFC 6951).
+Several hosts are the addresses of one multihomed peer; several listen
+addresses make the listener multihomed. A connecting cat lists and sends
+from --local-addresses (default '*': every address of this host that can
+reach the peer).
 Each read from stdin is sent as one message on the outgoing stream. Every
 message received, on any stream, is written to stdout.
 
@@ -48,6 +53,7 @@ type catFlags struct {
 	ppid        uint
 	verbose     bool
 	addr        string
+	local       []netip.Addr // nil: '*'
 }
 
 func parseCatFlags(args []string, stdout, stderr io.Writer) (*catFlags, int, bool) {
@@ -65,6 +71,7 @@ func parseCatFlags(args []string, stdout, stderr io.Writer) (*catFlags, int, boo
 	fs.UintVar(&f.stream, "stream", 0, "outgoing stream `id`")
 	fs.UintVar(&f.ppid, "ppid", 0, "payload protocol identifier of the messages sent")
 	fs.BoolVar(&f.verbose, "v", false, "debug logs on stderr")
+	localFlag := fs.String("local-addresses", "*", "`ADDR[,ADDR...]` to list and send from when connecting, or '*' for every address that can reach the peer")
 	printUsage := func(w io.Writer) {
 		fmt.Fprint(w, catUsage)
 		fs.SetOutput(w)
@@ -109,6 +116,16 @@ func parseCatFlags(args []string, stdout, stderr io.Writer) (*catFlags, int, boo
 	case f.udpPort > 65535:
 		fmt.Fprintf(stderr, "pgsctp cat: --udp-port %d out of range\n", f.udpPort)
 		return nil, 2, false
+	}
+	if *localFlag != "*" {
+		for _, s := range strings.Split(*localFlag, ",") {
+			ip, err := netip.ParseAddr(strings.Trim(strings.TrimSpace(s), "[]"))
+			if err != nil {
+				fmt.Fprintf(stderr, "pgsctp cat: --local-addresses: %q is not an IP address\n", s)
+				return nil, 2, false
+			}
+			f.local = append(f.local, ip)
+		}
 	}
 	f.addr = pos[0]
 	if f.listen && !strings.Contains(f.addr, ":") {
@@ -178,7 +195,7 @@ func runCat(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		fmt.Fprintf(stderr, "pgsctp cat: "+format+"\n", a...)
 		return 1
 	}
-	cfg := &sctp.Config{PeerUDPPort: f.peerUDPPort, Assoc: assoc.Config{}}
+	cfg := &sctp.Config{PeerUDPPort: f.peerUDPPort, LocalAddrs: f.local, Assoc: assoc.Config{}}
 	if f.verbose {
 		cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}

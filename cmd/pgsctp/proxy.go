@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"os/signal"
 	"strconv"
@@ -131,11 +132,25 @@ func proxySCTPConfig(v *config.Values, d *daemon) *sctp.Config {
 	c := sctpConfig(v, d.log)
 	c.UDPPort = int(v.Int("udp_port"))
 	c.PeerUDPPort = int(v.Int("peer_udp_port"))
+	c.LocalAddrs = localAddrs(v.List("local_addresses"))
 	if v.Bool("multiplex") && c.Assoc.OutboundStreams < 1024 {
 		// Each stream carries one session at a time.
 		c.Assoc.OutboundStreams = 1024
 	}
 	return c
+}
+
+// localAddrs turns local_addresses into sctp.Config.LocalAddrs: '*' (or
+// nothing) is nil, every address of the host that can reach the server.
+// The setting's check has validated the addresses.
+func localAddrs(list []string) []netip.Addr {
+	var out []netip.Addr
+	for _, s := range list {
+		if ip, err := netip.ParseAddr(strings.Trim(s, "[]")); err == nil {
+			out = append(out, ip)
+		}
+	}
+	return out
 }
 
 // serverAddrs turns the server setting into host:port addresses (SCTP

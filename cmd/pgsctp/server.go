@@ -65,19 +65,27 @@ func runServer(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 	cfg.Assoc.Admit = sl.Admit
 	cfg.UDPPort = int(v.Int("udp_port"))
 	port := strconv.FormatInt(v.Int("port"), 10)
-	var listening []string
+	// One listener for every address: each association is multihomed
+	// over all of them. '*' listens everywhere, each association on the
+	// address its client reached.
+	var hosts []string
 	for _, host := range v.List("listen_addresses") {
 		if host == "*" {
-			host = ""
+			hosts = []string{""}
+			break
 		}
-		addr, err := sl.Listen(ctx, net.JoinHostPort(host, port), cfg)
-		if err != nil {
-			log.Error("cannot listen", "address", net.JoinHostPort(host, port), "err", err)
-			sl.Close()
-			return 1
+		if strings.Contains(host, ":") {
+			host = "[" + host + "]"
 		}
-		listening = append(listening, addr.String())
+		hosts = append(hosts, host)
 	}
+	laddr := strings.Join(hosts, ",") + ":" + port
+	if _, err := sl.Listen(ctx, laddr, cfg); err != nil {
+		log.Error("cannot listen", "address", laddr, "err", err)
+		sl.Close()
+		return 1
+	}
+	listening := sl.Addrs()
 
 	var upstream atomic.Pointer[[2]string]
 	setUpstream := func(v *config.Values) string {

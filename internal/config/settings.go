@@ -64,6 +64,8 @@ func Proxy() *Set {
 			Description: "TCP address to accept libpq connections on, host or host:port (loopback advised); empty: none"},
 		{Name: "udp_port", Type: Int, Default: "0", Min: 0, Max: 65535, Context: Restart,
 			Description: "local UDP port for SCTP encapsulation; 0 picks a free one"},
+		{Name: "local_addresses", Type: List, Default: "*", Context: Reload, Check: checkLocalAddresses,
+			Description: "this host's addresses an association lists and sends from, comma-separated; several make it multihomed; '*' means every address that can reach the server (only loopback for a server on loopback); applies to new associations"},
 		{Name: "peer_udp_port", Type: Int, Default: "9899", Min: 1, Max: 65535, Context: Reload,
 			Description: "the server's UDP port (its udp_port); applies to new associations"},
 		{Name: "multiplex", Type: Bool, Default: "off", Context: Restart,
@@ -88,36 +90,41 @@ const (
 
 // sctpSettings are the SCTP protocol parameters, shared by both programs.
 // The defaults are RFC 9260 section 16 "Suggested SCTP Protocol Parameter
-// Values" (RTO.Initial 1 s, RTO.Min 1 s, RTO.Max 60 s, Max.Burst 4,
-// Association.Max.Retrans 10, Path.Max.Retrans 5, Max.Init.Retransmits 8,
-// HB.interval 30 s, Valid.Cookie.Life 60 s). All apply on reload to
-// associations set up afterwards; running associations keep what they
-// negotiated.
+// Values" (RTO.Initial 1 s, RTO.Max 60 s, Max.Burst 4,
+// Association.Max.Retrans 10, Max.Init.Retransmits 8, Valid.Cookie.Life
+// 60 s) except where failover between the paths of a multihomed
+// association needs them shorter: RTO.Min 100 ms, SACK.Delay 20 ms,
+// HB.interval 5 s, Path.Max.Retrans 8 (sctp.DefaultRTOMin and the others
+// say why and what it costs), and SCTP-PF's PotentiallyFailed.Max.Retrans
+// 0 (RFC 7829). All apply on reload to associations set up afterwards;
+// running associations keep what they negotiated.
 func sctpSettings() []*Setting {
 	return []*Setting{
 		{Name: "sctp_rto_initial", Type: Duration, Unit: "ms", Default: "1s", Min: ms, Max: day, Context: Reload,
 			Description: "RTO.Initial: retransmission timeout before any RTT is measured"},
-		{Name: "sctp_rto_min", Type: Duration, Unit: "ms", Default: "1s", Min: ms, Max: day, Context: Reload,
-			Description: "RTO.Min: lower bound of the retransmission timeout"},
+		{Name: "sctp_rto_min", Type: Duration, Unit: "ms", Default: "100ms", Min: ms, Max: day, Context: Reload,
+			Description: "RTO.Min: lower bound of the retransmission timeout, and so about the failover time of a busy path (RFC 9260 suggests 1s)"},
 		{Name: "sctp_rto_max", Type: Duration, Unit: "ms", Default: "60s", Min: ms, Max: day, Context: Reload,
 			Description: "RTO.Max: upper bound of the retransmission timeout"},
 		{Name: "sctp_max_burst", Type: Int, Default: "4", Min: 1, Max: 1000, Context: Reload,
 			Description: "Max.Burst: most new packets sent at once on one SACK"},
 		{Name: "sctp_association_max_retrans", Type: Int, Default: "10", Min: 1, Max: 1000, Context: Reload,
 			Description: "Association.Max.Retrans: consecutive retransmissions before the association is declared lost"},
-		{Name: "sctp_path_max_retrans", Type: Int, Default: "5", Min: 0, Max: 1000, Context: Reload,
-			Description: "Path.Max.Retrans: consecutive errors before a path is marked inactive"},
+		{Name: "sctp_path_max_retrans", Type: Int, Default: "8", Min: 1, Max: 1000, Context: Reload,
+			Description: "Path.Max.Retrans: consecutive errors before a path is marked inactive (RFC 9260 suggests 5, with a 10 times longer RTO.Min)"},
+		{Name: "sctp_pf_retrans", Type: Int, Default: "0", Min: 0, Max: 1000, Context: Reload,
+			Description: "PotentiallyFailed.Max.Retrans (RFC 7829): errors a path may have before data moves to another path; 0 moves at the first timeout; sctp_path_max_retrans or more turns SCTP-PF off"},
 		{Name: "sctp_max_init_retransmits", Type: Int, Default: "8", Min: 0, Max: 1000, Context: Reload,
 			Description: "Max.Init.Retransmits: INIT and COOKIE ECHO retransmissions before giving up"},
-		{Name: "sctp_heartbeat_interval", Type: Duration, Unit: "ms", Default: "30s", Min: 0, Max: day, Context: Reload,
-			Description: "HB.interval: idle time between heartbeats on a path (plus its RTO and jitter); 0 turns heartbeats off"},
+		{Name: "sctp_heartbeat_interval", Type: Duration, Unit: "ms", Default: "5s", Min: 0, Max: day, Context: Reload,
+			Description: "HB.interval: idle time between heartbeats on a path (plus its RTO and jitter); 0 turns heartbeats off (RFC 9260 suggests 30s)"},
 		{Name: "sctp_valid_cookie_life", Type: Duration, Unit: "ms", Default: "60s", Min: second, Max: day, Context: Reload,
 			Description: "Valid.Cookie.Life: how long a State Cookie from INIT ACK stays valid"},
 		// RFC 9260 section 6.2: "An implementation MUST NOT allow the
 		// maximum delay (protocol parameter 'SACK.Delay') to be configured
 		// to be more than 500 ms."
-		{Name: "sctp_delayed_ack", Type: Duration, Unit: "ms", Default: "200ms", Min: 0, Max: 500 * ms, Context: Reload,
-			Description: "SACK.Delay: longest wait before acknowledging DATA; 0 acknowledges every packet"},
+		{Name: "sctp_delayed_ack", Type: Duration, Unit: "ms", Default: "20ms", Min: 0, Max: 500 * ms, Context: Reload,
+			Description: "SACK.Delay: longest wait before acknowledging DATA; 0 acknowledges every packet; keep it well below sctp_rto_min (RFC 9260 suggests 200ms)"},
 		{Name: "sctp_outbound_streams", Type: Int, Default: "16", Min: 1, Max: 65535, Context: Reload,
 			Description: "outbound streams requested in INIT/INIT ACK"},
 		{Name: "sctp_max_inbound_streams", Type: Int, Default: "65535", Min: 1, Max: 65535, Context: Reload,
@@ -167,6 +174,22 @@ func (v *Values) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+func checkLocalAddresses(x any) error {
+	l := x.([]string)
+	for _, a := range l {
+		if a == "*" {
+			if len(l) > 1 {
+				return errors.New("'*' stands alone")
+			}
+			continue
+		}
+		if _, err := netip.ParseAddr(strings.Trim(a, "[]")); err != nil {
+			return fmt.Errorf("%q is not an IP address or '*'", a)
+		}
+	}
+	return nil
 }
 
 func checkListenAddresses(x any) error {

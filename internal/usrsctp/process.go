@@ -70,7 +70,7 @@ func start(ctx context.Context, ns *Netns, program string, args []string, withSt
 		argv = append([]string{sb, "-oL", "-eL"}, argv...)
 	}
 	if ns != nil {
-		argv = ns.wrap(argv)
+		argv = ns.Wrap(argv)
 	}
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	// On cancellation ask politely first (SIGTERM), then kill after a grace.

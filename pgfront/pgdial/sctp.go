@@ -3,6 +3,7 @@ package pgdial
 import (
 	"context"
 	"net"
+	"net/netip"
 	"sync"
 
 	"github.com/pgsctp/pgsctp/pgfront"
@@ -14,6 +15,10 @@ import (
 // (nil: defaults) its UDP encapsulation ports and protocol parameters.
 // Each session gets an association of its own, or, with multiplex, a
 // stream of one association shared by all sessions to the same server.
+// Associations are multihomed: they list and send from LocalAddresses
+// (default every address of this host that can reach the server), and
+// use every address the server lists; Dialer.Addr may name a multihomed
+// server by several addresses, "host[,host...]:port".
 //
 //	d := pgdial.SCTP(&sctp.Config{PeerUDPPort: 9899}, false)
 //	conn, err := d.Connect(ctx, "host=db.example.com port=5432 user=app dbname=app")
@@ -29,6 +34,12 @@ func SCTP(cfg *sctp.Config, multiplex bool) *SCTPDialer {
 type SCTPDialer struct {
 	Dialer
 
+	// LocalAddresses, if set before the first dial, are the local
+	// addresses of the associations (sctp.Config.LocalAddrs); nil keeps
+	// the Config's, whose nil means every address that can reach the
+	// server.
+	LocalAddresses []netip.Addr
+
 	cfg       *sctp.Config
 	multiplex bool
 
@@ -40,7 +51,16 @@ func (s *SCTPDialer) transport(ctx context.Context, addr string) (net.Conn, erro
 	s.mu.Lock()
 	d, ok := s.byAddr[addr]
 	if !ok {
-		d = &pgfront.SCTPDialer{Addrs: []string{addr}, Config: s.cfg, Multiplex: s.multiplex}
+		cfg := s.cfg
+		if s.LocalAddresses != nil {
+			c := sctp.Config{}
+			if cfg != nil {
+				c = *cfg
+			}
+			c.LocalAddrs = s.LocalAddresses
+			cfg = &c
+		}
+		d = &pgfront.SCTPDialer{Addrs: []string{addr}, Config: cfg, Multiplex: s.multiplex}
 		s.byAddr[addr] = d
 	}
 	s.mu.Unlock()

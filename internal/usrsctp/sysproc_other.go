@@ -1,7 +1,0 @@
-//go:build !linux
-
-package usrsctp
-
-import "os/exec"
-
-func dieWithParent(cmd *exec.Cmd) {}
