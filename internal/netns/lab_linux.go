@@ -31,7 +31,7 @@ type Link struct {
 	Addr6     netip.Addr // the end's IPv6 address (zero without IPv6)
 	router    netip.Addr
 	router6   netip.Addr
-	failed    bool
+	failed    []string // the families Fail blocked: "-4", "-6"
 }
 
 // Lab is a client and a server, each with its own links to a router
@@ -176,40 +176,52 @@ func (l *Lab) addLink(ctx context.Context, end *NS, side string, i int, net [2]b
 // Fail drops every packet of link lk in the router, both ways: the link
 // stays up and nobody is told (`ip rule ... blackhole`).
 func (l *Lab) Fail(ctx context.Context, lk *Link) error {
-	if lk.failed {
-		return nil
+	fams := []string{"-4"}
+	if lk.Addr6.IsValid() {
+		fams = append(fams, "-6")
 	}
-	for _, r := range failRules(lk, "add") {
+	return l.fail(ctx, lk, fams)
+}
+
+// FailIPv4 drops only the IPv4 packets of link lk, as a broken IPv4
+// route or NAT would.
+func (l *Lab) FailIPv4(ctx context.Context, lk *Link) error { return l.fail(ctx, lk, []string{"-4"}) }
+
+func (l *Lab) fail(ctx context.Context, lk *Link, fams []string) error {
+	if lk.failed != nil {
+		return fmt.Errorf("netns: link %s failed already", lk.Dev)
+	}
+	lk.failed = fams
+	for _, r := range failRules(lk, fams, "add") {
 		if err := l.Router.Run(ctx, "ip", r...); err != nil {
 			return err
 		}
 	}
-	lk.failed = true
 	return nil
 }
 
 // Heal undoes Fail.
 func (l *Lab) Heal(ctx context.Context, lk *Link) error {
-	if !lk.failed {
-		return nil
-	}
 	var errs []error
-	for _, r := range failRules(lk, "del") {
+	for _, r := range failRules(lk, lk.failed, "del") {
 		errs = append(errs, l.Router.Run(ctx, "ip", r...))
 	}
-	lk.failed = false
+	lk.failed = nil
 	return errors.Join(errs...)
 }
 
 // failRules are the router's rules for a failed link: packets arriving on
 // it, and packets to its end's addresses, go to a blackhole.
-func failRules(lk *Link, op string) [][]string {
-	rule := func(fam string, sel ...string) []string {
-		return append(append([]string{fam, "rule", op}, sel...), "blackhole", "pref", "10")
-	}
-	rs := [][]string{rule("-4", "iif", lk.RouterDev), rule("-4", "to", lk.Addr.String())}
-	if lk.Addr6.IsValid() {
-		rs = append(rs, rule("-6", "iif", lk.RouterDev), rule("-6", "to", lk.Addr6.String()))
+func failRules(lk *Link, fams []string, op string) [][]string {
+	var rs [][]string
+	for _, fam := range fams {
+		to := lk.Addr
+		if fam == "-6" {
+			to = lk.Addr6
+		}
+		for _, sel := range [][]string{{"iif", lk.RouterDev}, {"to", to.String()}} {
+			rs = append(rs, append(append([]string{fam, "rule", op}, sel...), "blackhole", "pref", "10"))
+		}
 	}
 	return rs
 }

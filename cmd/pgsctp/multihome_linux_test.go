@@ -1,0 +1,392 @@
+//go:build linux
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/pgsctp/pgsctp/assoc"
+	"github.com/pgsctp/pgsctp/internal/netns"
+	"github.com/pgsctp/pgsctp/internal/pgtest"
+	"github.com/pgsctp/pgsctp/pgfront"
+)
+
+// These tests put pgsctp server and pgsctp proxy in network namespaces,
+// a client with several links and a server with one or more joined by a
+// router (internal/netns), and fail a link silently while PostgreSQL
+// sessions run through them. PostgreSQL, psql and pgbench stay in the
+// test's namespace: they reach the proxy and the server by Unix sockets,
+// which cross namespaces.
+
+// nsProc is the pgsctp command running in a namespace.
+type nsProc struct {
+	cmd  *exec.Cmd
+	log  *syncBuffer
+	done chan struct{}
+}
+
+func startInNS(t *testing.T, ns *netns.NS, args ...string) *nsProc {
+	t.Helper()
+	p := &nsProc{cmd: ns.Command(context.Background(), os.Args[0], args...), log: &syncBuffer{}, done: make(chan struct{})}
+	p.cmd.Env = append(os.Environ(), asMainEnv+"=1")
+	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() {
+		p.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-p.done:
+		case <-time.After(10 * time.Second):
+			p.cmd.Process.Kill()
+			<-p.done
+			t.Errorf("%v did not stop on SIGTERM; log:\n%s", args, p.log.String())
+		}
+		if t.Failed() {
+			t.Logf("%s log:\n%s", args[0], p.log.String())
+		}
+	})
+	return p
+}
+
+func (p *nsProc) waitLog(t *testing.T, substr string) {
+	t.Helper()
+	deadline := time.After(30 * time.Second)
+	for !strings.Contains(p.log.String(), substr) {
+		select {
+		case <-p.done:
+			t.Fatalf("exited (%v) before %q; log:\n%s", p.cmd.ProcessState, substr, p.log.String())
+		case <-deadline:
+			t.Fatalf("no %q in log:\n%s", substr, p.log.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// labBridge is PostgreSQL behind pgsctp server (in the lab's server
+// namespace) behind pgsctp proxy (in its client namespace).
+type labBridge struct {
+	lab                 *netns.Lab
+	pg                  *pgtest.Server
+	sockDir             string
+	port                int
+	serverAdm, proxyAdm string
+	server, proxy       *nsProc
+}
+
+type labOpts struct {
+	netns.LabConfig
+	multiplex bool
+}
+
+func startLabBridge(t *testing.T, o labOpts) *labBridge {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("network namespaces need root; CI runs this as root")
+	}
+	for _, tool := range []string{"ip", "nsenter", "unshare", "sysctl"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not installed (scripts/install-deps.sh installs it)", tool)
+		}
+	}
+	lab, err := netns.NewLab(context.Background(), o.LabConfig)
+	if err != nil {
+		t.Fatalf("lab: %v", err)
+	}
+	t.Cleanup(func() { lab.Close() })
+	b := &labBridge{lab: lab, pg: pgtest.Start(t, pgtest.Options{}), port: freeTCPPort(t)}
+	dir := t.TempDir()
+	// The postgres user (PostgreSQL runs as it) and the proxy's clients
+	// need to reach the socket directory.
+	os.Chmod(dir, 0o755)
+	b.sockDir = filepath.Join(dir, "proxy")
+	if err := os.Mkdir(b.sockDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	b.serverAdm, b.proxyAdm = filepath.Join(dir, "server.admin"), filepath.Join(dir, "proxy.admin")
+	var hosts []string
+	for _, lk := range lab.ServerLinks {
+		hosts = append(hosts, lk.Addr.String())
+		if lk.Addr6.IsValid() {
+			hosts = append(hosts, "["+lk.Addr6.String()+"]")
+		}
+	}
+	addrs := strings.Join(hosts, ",") + ":5432"
+	b.server = startInNS(t, lab.Server, "server", "--listen", addrs,
+		"--upstream", b.pg.SocketDir, "--upstream-port", strconv.Itoa(b.pg.Port), "--admin-socket", b.serverAdm)
+	b.server.waitLog(t, "pgsctp server ready")
+	pargs := []string{"proxy", "--server", addrs, "--local-addresses", "*",
+		"--socket-dir", b.sockDir, "--port", strconv.Itoa(b.port), "--admin-socket", b.proxyAdm}
+	if o.multiplex {
+		pargs = append(pargs, "--multiplex")
+	}
+	b.proxy = startInNS(t, lab.Client, pargs...)
+	b.proxy.waitLog(t, "pgsctp proxy ready")
+	return b
+}
+
+func (b *labBridge) pgbench(ctx context.Context, args ...string) *exec.Cmd {
+	common := []string{"-h", b.sockDir, "-p", strconv.Itoa(b.port), "-U", pgtest.User}
+	return exec.CommandContext(ctx, filepath.Join(b.pg.BinDir, "pgbench"), append(append(args, common...), pgtest.Database)...)
+}
+
+// status reads the role's report through its admin socket.
+func (b *labBridge) status(t *testing.T, adm string) pgfront.Report {
+	t.Helper()
+	var out bytes.Buffer
+	if code := dispatch(context.Background(), []string{"status", "--json", "--admin-socket", adm}, nil, &out, io.Discard); code != 0 {
+		t.Fatalf("status exited %d", code)
+	}
+	var rs []pgfront.Report
+	if err := json.Unmarshal(out.Bytes(), &rs); err != nil || len(rs) != 1 {
+		t.Fatalf("status: %v\n%s", err, out.String())
+	}
+	return rs[0]
+}
+
+// connect opens a pgx session through the proxy's Unix socket.
+func (b *labBridge) connect(t *testing.T) *pgconn.PgConn {
+	t.Helper()
+	c, err := pgconn.Connect(context.Background(), fmt.Sprintf("host=%s port=%d user=%s dbname=%s", b.sockDir, b.port, pgtest.User, pgtest.Database))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close(context.Background()) })
+	return c
+}
+
+func query(ctx context.Context, c *pgconn.PgConn, sql string) (string, error) {
+	res := c.ExecParams(ctx, sql, nil, nil, nil, nil).Read()
+	if res.Err != nil {
+		return "", res.Err
+	}
+	if len(res.Rows) != 1 || len(res.Rows[0]) != 1 {
+		return "", fmt.Errorf("%q: %d rows", sql, len(res.Rows))
+	}
+	return string(res.Rows[0][0]), nil
+}
+
+// pathsOf lists the paths of every association in a report.
+func pathsOf(r pgfront.Report) []assoc.PathStats {
+	var ps []assoc.PathStats
+	for _, a := range r.Associations {
+		ps = append(ps, a.Stats.Paths...)
+	}
+	return ps
+}
+
+// runPgbenchFailing runs pgbench for 8 seconds and fails link lk after 3;
+// it checks that every client finished with no failed transaction.
+func runPgbenchFailing(t *testing.T, b *labBridge, lk *netns.Link) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if out, err := b.pgbench(ctx, "-i", "-s", "1", "-q").CombinedOutput(); err != nil {
+		t.Fatalf("pgbench -i: %v\n%s", err, out)
+	}
+	cmd := b.pgbench(ctx, "-c", "4", "-j", "2", "-T", "8", "-P", "1")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * time.Second)
+	if err := b.lab.Fail(ctx, lk); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	t.Logf("pgbench with %s failed at 3s:\n%s", lk.Dev, out.String())
+	if err != nil {
+		t.Fatalf("pgbench: %v (a client lost its session)", err)
+	}
+	if !strings.Contains(out.String(), "number of failed transactions: 0 ") {
+		t.Fatalf("pgbench reports failed transactions")
+	}
+	m := regexp.MustCompile(`number of transactions actually processed: (\d+)`).FindStringSubmatch(out.String())
+	if m == nil || m[1] == "0" {
+		t.Fatalf("pgbench processed no transaction")
+	}
+}
+
+// The issue's asymmetric case: a client with four links, a server with
+// one. pgbench runs through proxy and server while the client's first
+// link dies silently: no transaction fails, and an idle session opened
+// before the failure answers its next query.
+func TestLabPgbenchFailover4x1(t *testing.T) {
+	b := startLabBridge(t, labOpts{LabConfig: netns.LabConfig{ClientLinks: 4, ServerLinks: 1}})
+	idle := b.connect(t)
+	if v, err := query(context.Background(), idle, "select 1"); err != nil || v != "1" {
+		t.Fatalf("idle session: %q %v", v, err)
+	}
+	runPgbenchFailing(t, b, b.lab.ClientLinks[0])
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if v, err := query(ctx, idle, "select 2"); err != nil || v != "2" {
+		t.Fatalf("idle session after the failure: %q %v", v, err)
+	}
+	// The proxy's associations each have a path per client link, and
+	// the one over the dead link is out of use.
+	dead := b.lab.ClientLinks[0].Addr
+	r := b.status(t, b.proxyAdm)
+	if len(r.Associations) == 0 {
+		t.Fatal("proxy reports no association")
+	}
+	for _, a := range r.Associations {
+		if n := len(a.Stats.Paths); n != 4 {
+			t.Errorf("association with %d paths, want 4: %+v", n, a.Stats.Paths)
+		}
+	}
+	for _, p := range pathsOf(r) {
+		if p.Local == dead && p.State == assoc.PathActive && p.Data {
+			t.Errorf("data still goes over the dead link: %+v", p)
+		}
+	}
+}
+
+// Symmetric 2x2 with --multiplex: every session is a stream of one
+// association, and they all survive the loss of the server's first link
+// together.
+func TestLabPgbenchFailover2x2Multiplex(t *testing.T) {
+	b := startLabBridge(t, labOpts{LabConfig: netns.LabConfig{ClientLinks: 2, ServerLinks: 2}, multiplex: true})
+	runPgbenchFailing(t, b, b.lab.ServerLinks[0])
+	r := b.status(t, b.proxyAdm)
+	if len(r.Associations) != 1 {
+		t.Fatalf("multiplexed proxy has %d associations, want 1", len(r.Associations))
+	}
+	if n := len(r.Associations[0].Stats.Paths); n != 4 {
+		t.Errorf("2x2 association with %d paths, want 4", n)
+	}
+}
+
+// copyData is the rows of a COPY of size about n bytes, made the same way
+// each time.
+func copyData(n int) []byte {
+	var b bytes.Buffer
+	for i := 0; b.Len() < n; i++ {
+		fmt.Fprintf(&b, "%d\t%x\n", i, sha256.Sum256([]byte(strconv.Itoa(i))))
+	}
+	return b.Bytes()
+}
+
+// failAfter is an io.Reader (COPY in) or io.Writer (COPY out) that fails
+// a link once n bytes went through.
+type failAfter struct {
+	r     io.Reader
+	w     io.Writer
+	n     int
+	fail  func()
+	count int
+}
+
+func (f *failAfter) step(k int) {
+	if f.count < f.n && f.count+k >= f.n {
+		f.fail()
+	}
+	f.count += k
+}
+
+func (f *failAfter) Read(p []byte) (int, error) {
+	k, err := f.r.Read(p)
+	f.step(k)
+	return k, err
+}
+
+func (f *failAfter) Write(p []byte) (int, error) {
+	f.step(len(p))
+	return f.w.Write(p)
+}
+
+// 100 MB COPY in and out, each while a link dies: the table and what
+// comes back are the bytes sent.
+func TestLabCopyFailover(t *testing.T) {
+	b := startLabBridge(t, labOpts{LabConfig: netns.LabConfig{ClientLinks: 3, ServerLinks: 1}})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	c := b.connect(t)
+	if err := c.Exec(ctx, "create table copytest (n int, h text)").Close(); err != nil {
+		t.Fatal(err)
+	}
+	data := copyData(100 << 20)
+	fail := func(lk *netns.Link) func() {
+		return func() {
+			if err := b.lab.Fail(ctx, lk); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	in := &failAfter{r: bytes.NewReader(data), n: len(data) / 3, fail: fail(b.lab.ClientLinks[0])}
+	tag, err := c.CopyFrom(ctx, in, "copy copytest from stdin")
+	if err != nil {
+		t.Fatalf("COPY in: %v", err)
+	}
+	if want := int64(bytes.Count(data, []byte("\n"))); tag.RowsAffected() != want {
+		t.Fatalf("COPY in: %d rows, want %d", tag.RowsAffected(), want)
+	}
+	h := sha256.New()
+	out := &failAfter{w: h, n: len(data) / 3, fail: fail(b.lab.ClientLinks[1])}
+	if _, err := c.CopyTo(ctx, out, "copy (select * from copytest order by n) to stdout"); err != nil {
+		t.Fatalf("COPY out: %v", err)
+	}
+	if got, want := h.Sum(nil), sha256.Sum256(data); !bytes.Equal(got, want[:]) {
+		t.Fatalf("COPY out gave %d bytes with another checksum than the %d sent", out.count, len(data))
+	}
+	if in.count < len(data) || out.count != len(data) {
+		t.Fatalf("COPY moved %d in and %d out of %d bytes", in.count, out.count, len(data))
+	}
+}
+
+// IPv4 and IPv6 on the same association: every client and server
+// address of both families is listed, the association pairs each family
+// with itself, and when IPv4 stops on the link the session goes on over
+// IPv6.
+func TestLabMixedFamilies(t *testing.T) {
+	b := startLabBridge(t, labOpts{LabConfig: netns.LabConfig{ClientLinks: 1, ServerLinks: 1, IPv6: true}})
+	c := b.connect(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := query(ctx, c, "select 1"); err != nil {
+		t.Fatal(err)
+	}
+	r := b.status(t, b.proxyAdm)
+	var v4, v6 bool
+	for _, p := range pathsOf(r) {
+		v4 = v4 || p.Addr.Addr().Is4()
+		v6 = v6 || p.Addr.Addr().Is6()
+		if p.Local.Is4() != p.Addr.Addr().Is4() {
+			t.Errorf("path mixes families: %+v", p)
+		}
+	}
+	if !v4 || !v6 {
+		t.Fatalf("paths %+v: want IPv4 and IPv6 paths", pathsOf(r))
+	}
+	if err := b.lab.FailIPv4(ctx, b.lab.ClientLinks[0]); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		if v, err := query(ctx, c, fmt.Sprintf("select %d", i)); err != nil || v != strconv.Itoa(i) {
+			t.Fatalf("query %d over IPv6: %q %v", i, v, err)
+		}
+	}
+	for _, p := range pathsOf(b.status(t, b.proxyAdm)) {
+		if p.Data && !p.Addr.Addr().Is6() {
+			t.Errorf("data goes to %v with IPv4 dead", p.Addr)
+		}
+	}
+}

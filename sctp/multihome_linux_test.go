@@ -1,0 +1,159 @@
+//go:build linux
+
+package sctp
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"os/exec"
+	"testing"
+	"time"
+
+	"github.com/pgsctp/pgsctp/assoc"
+	"github.com/pgsctp/pgsctp/internal/netns"
+)
+
+// newLab builds a client/router/server lab, or skips the test when this
+// machine cannot (CI runs as root and has the tools).
+func newLab(t *testing.T, cfg netns.LabConfig) *netns.Lab {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("network namespaces need root; CI runs this as root")
+	}
+	for _, tool := range []string{"ip", "nsenter", "unshare", "sysctl"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not installed (scripts/install-deps.sh installs it)", tool)
+		}
+	}
+	lab, err := netns.NewLab(testCtx(t), cfg)
+	if err != nil {
+		t.Fatalf("lab: %v", err)
+	}
+	t.Cleanup(func() { lab.Close() })
+	return lab
+}
+
+// labPair listens in the lab's server namespace on every server address
+// and dials from the client namespace with every client address ('*').
+func labPair(t *testing.T, lab *netns.Lab, listen string, cfg *Config) (client, server *Association) {
+	t.Helper()
+	ctx := testCtx(t)
+	var l *Listener
+	if err := lab.Server.Do(func() (err error) {
+		l, err = Listen(ctx, listen, cfg)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	accepted := make(chan *Association, 1)
+	go func() {
+		a, err := l.Accept(ctx)
+		if err == nil {
+			accepted <- a
+		}
+		close(accepted)
+	}()
+	if err := lab.Client.Do(func() (err error) {
+		client, err = Dial(ctx, listen, cfg)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Abort("test over") })
+	server = <-accepted
+	if server == nil {
+		t.Fatal("no association accepted")
+	}
+	t.Cleanup(func() { server.Abort("test over") })
+	return client, server
+}
+
+// waitPaths waits until a has n paths, all active.
+func waitPaths(t *testing.T, a *Association, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ps := a.Stats().Paths
+		active := 0
+		for _, p := range ps {
+			if p.State == assoc.PathActive {
+				active++
+			}
+		}
+		if len(ps) == n && active == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("paths %+v, want %d active", ps, n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// echoStream echoes the first stream the peer opens on a.
+func echoStream(t *testing.T, a *Association) {
+	go func() {
+		s, err := a.AcceptStream(context.Background())
+		if err != nil {
+			return
+		}
+		io.Copy(s, s)
+		s.CloseWrite()
+	}()
+}
+
+// The asymmetric case over real sockets in namespaces: a client with two
+// links, a server with one. Every path is confirmed; a stream keeps
+// echoing while the client's primary link dies silently, with every byte
+// back in order, and the dead path is seen as failed.
+func TestLabFailoverAsymmetric(t *testing.T) {
+	lab := newLab(t, netns.LabConfig{ClientLinks: 2, ServerLinks: 1})
+	srv := lab.ServerLinks[0].Addr
+	client, server := labPair(t, lab, srv.String()+":5432", nil)
+	waitPaths(t, client, 2)
+	waitPaths(t, server, 2)
+	echoStream(t, server)
+	st, err := client.OpenStream(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sent, got bytes.Buffer
+	buf := make([]byte, 1000)
+	for i := range 300 {
+		if i == 100 {
+			if err := lab.Fail(testCtx(t), lab.ClientLinks[0]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		msg := fmt.Appendf(nil, "message %d;", i)
+		sent.Write(msg)
+		if _, err := st.Write(msg); err != nil {
+			t.Fatalf("write %d: %v", i, err)
+		}
+		st.SetReadDeadline(time.Now().Add(10 * time.Second))
+		for got.Len() < sent.Len() {
+			n, err := st.Read(buf)
+			if err != nil {
+				t.Fatalf("read after message %d: %v (paths %+v)", i, err, client.Stats().Paths)
+			}
+			got.Write(buf[:n])
+		}
+	}
+	if !bytes.Equal(sent.Bytes(), got.Bytes()) {
+		t.Fatalf("echo differs")
+	}
+	dead := netip.AddrPortFrom(lab.ClientLinks[0].Addr, 0)
+	for _, p := range client.Stats().Paths {
+		if p.Local == dead.Addr() && p.State == assoc.PathActive {
+			t.Errorf("path from the dead link is still active: %+v", p)
+		}
+		if p.Local != dead.Addr() && p.State != assoc.PathActive {
+			t.Errorf("live path %+v", p)
+		}
+	}
+}
