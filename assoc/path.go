@@ -245,7 +245,7 @@ func (a *Association) hasPeerAddr(ip netip.Addr) bool {
 //     on another path while nothing comes back on this one);
 //   - else the primary, while it is active (RFC 7829 section 5: the
 //     sender returns to the primary once it is active again);
-//   - else the active path with the lowest smoothed RTT;
+//   - else the best active path (see better);
 //   - else, all being PF or inactive, the PF path with the fewest errors,
 //     the most recently heard on ties (RFC 7829 section 3, rule 3);
 //   - else the primary, so a single-homed association keeps trying its
@@ -260,7 +260,7 @@ func (a *Association) dataPath() *path {
 	}
 	var best *path
 	for _, p := range a.paths {
-		if p.state == PathActive && (best == nil || p.srtt < best.srtt) {
+		if p.state == PathActive && (best == nil || a.better(p, best)) {
 			best = p
 		}
 	}
@@ -287,11 +287,42 @@ func (a *Association) dataPath() *path {
 func (a *Association) alternatePath(p *path) *path {
 	var best *path
 	for _, q := range a.paths {
-		if q != p && q.state == PathActive && (best == nil || q.srtt < best.srtt) {
+		if q != p && q.state == PathActive && (best == nil || a.better(q, best)) {
 			best = q
 		}
 	}
 	return best
+}
+
+// better reports whether active path p is a better choice than q: the one
+// that shares fewer addresses with paths that failed, then the one with
+// the lower smoothed RTT. Paths that share a local address share a link,
+// and paths to one peer address share the peer's: when (a1, z1) has
+// failed, (a1, z2) and (a2, z1) may well have too, and (a2, z2) is the
+// one to try first.
+func (a *Association) better(p, q *path) bool {
+	if sp, sq := a.suspicion(p), a.suspicion(q); sp != sq {
+		return sp < sq
+	}
+	return p.srtt < q.srtt
+}
+
+// suspicion counts the addresses p shares with failed (PF or inactive)
+// paths.
+func (a *Association) suspicion(p *path) int {
+	n := 0
+	for _, f := range a.paths {
+		if f.state != PathPF && f.state != PathInactive {
+			continue
+		}
+		if f.local == p.local {
+			n++
+		}
+		if f.addr.Addr() == p.addr.Addr() {
+			n++
+		}
+	}
+	return n
 }
 
 // setupPaths builds the path table once the peer's addresses are known

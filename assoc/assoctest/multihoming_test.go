@@ -476,3 +476,38 @@ func TestMultihomingAlteredHeartbeatAck(t *testing.T) {
 		t.Error("association lost")
 	}
 }
+
+// RFC 9260 section 6.4 asks for "an active destination transport address
+// that is different from the last"; with paths as address pairs, the one
+// that shares no address with the failed path is the likeliest to work. A
+// 2x2 association whose first client link dies: the retransmission goes
+// straight to (a2, z2), not to (a1, z2), which crosses the same dead link.
+func TestMultihomingAlternateSharesNoAddress(t *testing.T) {
+	p := assoctest.New(t, assoctest.Options{
+		A: mhConfig(), Z: mhConfig(),
+		AAddrs: []netip.Addr{a1, a2}, ZAddrs: []netip.Addr{z1, z2},
+		AZ: assoctest.LinkConfig{Delay: 5 * ms}, ZA: assoctest.LinkConfig{Delay: 5 * ms},
+	})
+	connect(t, p)
+	if !p.RunUntil(func() bool { return allActive(p.A) && allActive(p.Z) }, time.Second) {
+		t.Fatalf("paths not confirmed")
+	}
+	for _, z := range []netip.Addr{z1, z2} {
+		p.Link(a1, z).Down, p.Link(z, a1).Down = true, true
+	}
+	sent := p.Now()
+	p.A.Enqueue(0, 0, []byte("select 1"), assoc.SendOptions{})
+	if !p.RunUntil(func() bool { return len(p.Z.Messages) == 1 }, 10*time.Second) {
+		t.Fatalf("not delivered")
+	}
+	rto := time.Second // RTO.Initial: the primary has no RTT sample yet
+	for _, pair := range [][2]netip.Addr{{a1, z2}, {a2, z1}} {
+		if n := len(sentOver(p, chunk.TypeData, pair[0], pair[1])); n != 0 {
+			t.Errorf("%d DATA packets over %v>%v, which shares an address with the failed path", n, pair[0], pair[1])
+		}
+	}
+	got := sentOver(p, chunk.TypeData, a2, z2)
+	if len(got) != 1 || got[0].At.Sub(sent) != rto {
+		t.Errorf("retransmissions over %v>%v: %v, want one at +%v", a2, z2, got, rto)
+	}
+}

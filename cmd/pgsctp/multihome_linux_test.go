@@ -98,6 +98,13 @@ type labOpts struct {
 
 func startLabBridge(t *testing.T, o labOpts) *labBridge {
 	t.Helper()
+	return startLabBridgeWith(t, o, nil)
+}
+
+// startLabBridgeWith is startLabBridge in front of pg (nil: a PostgreSQL
+// of its own).
+func startLabBridgeWith(t *testing.T, o labOpts, pg *pgtest.Server) *labBridge {
+	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("network namespaces need root; CI runs this as root")
 	}
@@ -111,7 +118,10 @@ func startLabBridge(t *testing.T, o labOpts) *labBridge {
 		t.Fatalf("lab: %v", err)
 	}
 	t.Cleanup(func() { lab.Close() })
-	b := &labBridge{lab: lab, pg: pgtest.Start(t, pgtest.Options{}), port: freeTCPPort(t)}
+	if pg == nil {
+		pg = pgtest.Start(t, pgtest.Options{})
+	}
+	b := &labBridge{lab: lab, pg: pg, port: freeTCPPort(t)}
 	dir := t.TempDir()
 	// The postgres user (PostgreSQL runs as it) and the proxy's clients
 	// need to reach the socket directory.
