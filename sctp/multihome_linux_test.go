@@ -8,34 +8,12 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
-	"os"
-	"os/exec"
 	"testing"
 	"time"
 
 	"github.com/pgsctp/pgsctp/assoc"
 	"github.com/pgsctp/pgsctp/internal/netns"
 )
-
-// newLab builds a client/router/server lab, or skips the test when this
-// machine cannot (CI runs as root and has the tools).
-func newLab(t *testing.T, cfg netns.LabConfig) *netns.Lab {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("network namespaces need root; CI runs this as root")
-	}
-	for _, tool := range []string{"ip", "nsenter", "unshare", "sysctl"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not installed (scripts/install-deps.sh installs it)", tool)
-		}
-	}
-	lab, err := netns.NewLab(testCtx(t), cfg)
-	if err != nil {
-		t.Fatalf("lab: %v", err)
-	}
-	t.Cleanup(func() { lab.Close() })
-	return lab
-}
 
 // labPair listens in the lab's server namespace on every server address
 // and dials from the client namespace with every client address ('*').
@@ -112,7 +90,7 @@ func echoStream(t *testing.T, a *Association) {
 // echoing while the client's primary link dies silently, with every byte
 // back in order, and the dead path is seen as failed.
 func TestLabFailoverAsymmetric(t *testing.T) {
-	lab := newLab(t, netns.LabConfig{ClientLinks: 2, ServerLinks: 1})
+	lab := netns.NewLabT(t, netns.LabConfig{ClientLinks: 2, ServerLinks: 1})
 	srv := lab.ServerLinks[0].Addr
 	client, server := labPair(t, lab, srv.String()+":5432", nil)
 	waitPaths(t, client, 2)

@@ -148,11 +148,7 @@ func newFailoverStack(t *testing.T, pg *pgtest.Server, kind string, cfg netns.La
 	if _, err := exec.LookPath("mptcpize"); err != nil && kind == "mptcp" {
 		t.Skip("mptcpize not installed (scripts/bench-failover.sh installs it)")
 	}
-	lab, err := netns.NewLab(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { lab.Close() })
+	lab := netns.NewLabT(t, cfg)
 	s.lab, s.port = lab, 5432
 	ctx := context.Background()
 	if kind == "mptcp" {

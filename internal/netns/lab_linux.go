@@ -9,8 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"os"
 	"os/exec"
 	"strings"
+	"testing"
 )
 
 // LabConfig shapes a Lab.
@@ -238,4 +240,32 @@ func (l *Lab) Close() error {
 		exec.Command("ip", "link", "del", lk.Dev).Run()
 	}
 	return nil
+}
+
+// Require skips the test when this machine cannot build a Lab: not root,
+// or iproute2 or util-linux missing. CI runs as root with them installed
+// (scripts/install-deps.sh), so there the tests run.
+func Require(t testing.TB) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("network namespaces need root; CI runs this as root")
+	}
+	for _, tool := range []string{"ip", "nsenter", "unshare", "sysctl"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not installed (scripts/install-deps.sh installs it)", tool)
+		}
+	}
+}
+
+// NewLabT is NewLab for a test: it skips where Require does, fails the
+// test on error, and closes the lab at cleanup.
+func NewLabT(t testing.TB, cfg LabConfig) *Lab {
+	t.Helper()
+	Require(t)
+	lab, err := NewLab(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("lab: %v", err)
+	}
+	t.Cleanup(func() { lab.Close() })
+	return lab
 }
