@@ -391,3 +391,50 @@ func (s *PathState) UnmarshalText(b []byte) error {
 	}
 	return fmt.Errorf("sctp: unknown path state %q", b)
 }
+
+// ReasonSharedFate is the PathChange reason of SuspectPath: drivers that
+// pass path failures between associations do not pass these on again.
+const ReasonSharedFate = "another association over these addresses timed out"
+
+// SuspectPath tells the association that another association between the
+// same two addresses saw its path time out. Associations of one host to
+// one peer share links, so that is evidence for this one too: if its path
+// from local to peer is active and another path is, the path becomes
+// Potentially Failed at once (RFC 7829: data moves off it and HEARTBEATs
+// probe it every RTO until it answers), and the DATA outstanding on it is
+// retransmitted elsewhere without waiting for this association's own
+// T3-rtx. Nothing is counted against the path or the association: the
+// timeout was not ours. It reports whether the path changed.
+func (a *Association) SuspectPath(now time.Time, local, peer netip.Addr) bool {
+	a.inputDone()
+	switch a.state {
+	case StateEstablished, StateShutdownPending, StateShutdownReceived, StateShutdownSent:
+	default:
+		return false
+	}
+	if a.cfg.PFMaxRetrans >= a.cfg.PathMaxRetrans {
+		return false // SCTP-PF is off
+	}
+	local, peer = local.Unmap(), peer.Unmap()
+	var p *path
+	for _, q := range a.paths {
+		if q.local == local && q.addr.Addr() == peer {
+			p = q
+		}
+	}
+	if p == nil || p.state != PathActive || a.alternatePath(p) == nil {
+		return false
+	}
+	p.errors = max(p.errors, a.cfg.PFMaxRetrans+1)
+	a.setPathState(now, p, PathPF, ReasonSharedFate)
+	for _, ch := range a.tx.outstanding {
+		if ch.path == p && !ch.gapAcked && !ch.retransmit {
+			ch.retransmit = true
+			a.unprobe(ch)
+			a.tx.rtxPending++
+			a.takeOutOfFlight(ch)
+		}
+	}
+	p.t3 = time.Time{}
+	return true
+}

@@ -32,13 +32,14 @@ type SCTPDialer struct {
 	// Logger receives association up/down lines; nil: slog.Default().
 	Logger *slog.Logger
 
-	cfg   atomic.Pointer[sctp.Config]
-	addrs atomic.Pointer[[]string]
-	once  sync.Once
-	mux   *MuxDialer
-	mu    sync.Mutex
-	live  map[*sctp.Association]*dialedState
-	close atomic.Bool
+	cfg    atomic.Pointer[sctp.Config]
+	addrs  atomic.Pointer[[]string]
+	once   sync.Once
+	mux    *MuxDialer
+	mu     sync.Mutex
+	live   map[*sctp.Association]*dialedState
+	close  atomic.Bool
+	health sctp.PathHealth
 }
 
 type dialedState struct {
@@ -122,6 +123,16 @@ func (d *SCTPDialer) dialAssociation(ctx context.Context) (*sctp.Association, *d
 	if d.Multiplex {
 		cfg = flowConfig(cfg, true)
 	}
+	// The sessions' associations tell each other of failed paths, so a
+	// dead link moves all of them at the first one's timeout.
+	c := sctp.Config{}
+	if cfg != nil {
+		c = *cfg
+	}
+	if c.PathHealth == nil {
+		c.PathHealth = &d.health
+	}
+	cfg = &c
 	addr, err := JoinAddrs(addrs)
 	if err != nil {
 		return nil, nil, err

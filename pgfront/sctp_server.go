@@ -49,6 +49,10 @@ type SessionListener struct {
 	mu        sync.Mutex // guards listeners and assocs
 	listeners []*sctp.Listener
 	assocs    map[*sctp.Association]*assocState
+
+	// health is shared by every association accepted: clients of one
+	// host cross the same links.
+	health sctp.PathHealth
 }
 
 type assocState struct {
@@ -113,7 +117,11 @@ func inNetworks(a netip.Addr, nets []netip.Prefix) bool {
 // effect only on streams of clients that ask for it (multiplexing
 // proxies), so that a session whose client stops reading stalls alone.
 func (l *SessionListener) Listen(ctx context.Context, laddr string, cfg *sctp.Config) (net.Addr, error) {
-	sl, err := sctp.Listen(ctx, laddr, flowConfig(cfg, false))
+	c := flowConfig(cfg, false)
+	if c.PathHealth == nil {
+		c.PathHealth = &l.health
+	}
+	sl, err := sctp.Listen(ctx, laddr, c)
 	if err != nil {
 		return nil, err
 	}

@@ -51,6 +51,8 @@ type Association struct {
 	rel  atomic.Int64           // bytes the application consumed, not yet released
 	// ctrlWaiting: ctrl is not empty (the driver looks without a.mu).
 	ctrlWaiting atomic.Bool
+	// hintWaiting: hints is not empty.
+	hintWaiting atomic.Bool
 	once        sync.Once // Close
 
 	// Owned by the driver goroutine.
@@ -61,9 +63,10 @@ type Association struct {
 	changed    chan struct{} // closed and replaced on every change waiters care about
 	inbox      []Message
 	streams    map[uint16]*Stream
-	accepts    []*Stream // opened by the peer's announcement, for AcceptStream
-	ctrl       []ctrlMsg // control messages for the driver to send, in order
-	peerWnd    uint64    // the window of the peer's latest PPIDStreamWindow
+	accepts    []*Stream  // opened by the peer's announcement, for AcceptStream
+	ctrl       []ctrlMsg  // control messages for the driver to send, in order
+	hints      []pathHint // paths other associations saw fail (PathHealth)
+	peerWnd    uint64     // the window of the peer's latest PPIDStreamWindow
 	outStreams uint16
 	ended      bool  // the core reported Closed
 	err        error // the core's Closed error (nil: graceful)
@@ -96,6 +99,9 @@ func newAssociation(s *socket, core *assoc.Association, peer netip.AddrPort, loc
 	a.localAddr = &Addr{IP: local, Port: a.localPort, UDPPort: la.Port()}
 	a.remoteAddr = &Addr{IP: peer.Addr(), Port: a.peerPort, UDPPort: peer.Port()}
 	a.log = s.cfg.log.With("local", a.localAddr.String(), "remote", a.remoteAddr.String())
+	if h := s.cfg.PathHealth; h != nil {
+		h.add(a) // removed by finish
+	}
 	return a
 }
 
@@ -145,6 +151,16 @@ func (a *Association) run() {
 			a.mu.Lock()
 			a.sendCtrlLocked(now)
 			a.mu.Unlock()
+		}
+		if a.hintWaiting.Load() {
+			a.mu.Lock()
+			hints := a.hints
+			a.hints = nil
+			a.hintWaiting.Store(false)
+			a.mu.Unlock()
+			for _, h := range hints {
+				a.core.SuspectPath(now, h.local, h.peer)
+			}
 		}
 		if a.flush(now, b) {
 			return
@@ -271,6 +287,9 @@ func (a *Association) handleEvent(ev assoc.Event) (closed bool) {
 		}
 		a.log.Log(context.Background(), level, "sctp: path state", "path", ev.ID, "local", ev.Local, "peer", ev.Addr,
 			"from", ev.Old.String(), "to", ev.State.String(), "reason", ev.Reason)
+		if h := a.cfg.PathHealth; h != nil && ev.Old == assoc.PathActive && ev.State != assoc.PathActive && ev.Reason != assoc.ReasonSharedFate {
+			h.failed(a, ev.Local, ev.Addr.Addr())
+		}
 	case assoc.Restarted:
 		a.log.Info("sctp: peer restarted the association")
 		a.sock.rekey(a, a.core.LocalTag(), a.keys())
@@ -293,9 +312,30 @@ func (a *Association) handleEvent(ev assoc.Event) (closed bool) {
 	return false
 }
 
+// hint queues a path failure another association saw, for the driver.
+func (a *Association) hint(h pathHint) {
+	a.mu.Lock()
+	if len(a.hints) < maxHints {
+		a.hints = append(a.hints, h)
+	}
+	a.hintWaiting.Store(true)
+	a.mu.Unlock()
+	select {
+	case a.kick <- struct{}{}:
+	default:
+	}
+}
+
+// maxHints bounds the hints waiting for a busy driver; more are dropped
+// (the association's own timers still see the failure).
+const maxHints = 64
+
 // finish runs when the driver ends: the association leaves the socket's
 // maps and gives up its reference (a dialed association's socket closes).
 func (a *Association) finish() {
+	if h := a.cfg.PathHealth; h != nil {
+		h.remove(a)
+	}
 	a.sock.unregister(a)
 	a.sock.release()
 	a.mu.Lock()

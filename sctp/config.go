@@ -34,6 +34,11 @@ type Config struct {
 	// its laddr instead.
 	LocalAddrs []netip.Addr
 
+	// PathHealth, if set, is shared by the associations that should tell
+	// each other when a path between two addresses times out (see
+	// PathHealth). nil: each association learns on its own.
+	PathHealth *PathHealth
+
 	// UDPPort is the local UDP encapsulation port. Listen: 0 means
 	// udpencap.DefaultPort (9899), negative means any free port (see
 	// Listener.Addr). Dial: 0 or negative means any free port.

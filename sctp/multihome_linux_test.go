@@ -135,3 +135,58 @@ func TestLabFailoverAsymmetric(t *testing.T) {
 		}
 	}
 }
+
+// Two associations from one client to one server, sharing a PathHealth:
+// when the first sees the client's primary link time out, the second,
+// idle, moves off it at once, before a timeout of its own, and its next
+// message goes over the other link.
+func TestLabSharedPathFate(t *testing.T) {
+	lab := netns.NewLabT(t, netns.LabConfig{ClientLinks: 2, ServerLinks: 1})
+	cfg := &Config{PathHealth: &PathHealth{}}
+	addr := lab.ServerLinks[0].Addr.String() + ":5432"
+	first, server := labPair(t, lab, addr, cfg)
+	var second *Association
+	if err := lab.Client.Do(func() (err error) {
+		second, err = Dial(testCtx(t), addr, cfg)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { second.Abort("test over") })
+	waitPaths(t, first, 2)
+	waitPaths(t, second, 2)
+	dead := lab.ClientLinks[0].Addr
+	if err := lab.Fail(testCtx(t), lab.ClientLinks[0]); err != nil {
+		t.Fatal(err)
+	}
+	if err := first.SendMessage(testCtx(t), 0, 0, []byte("into the dead link"), false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := server.ReceiveMessage(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var st assoc.PathState
+		for _, p := range second.Stats().Paths {
+			if p.Local == dead {
+				st = p.State
+			}
+		}
+		if st == assoc.PathPF {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the second association's path over the dead link is %v", st)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := second.Stats().T3Expiries; n != 0 {
+		t.Errorf("the second association had %d timeouts of its own", n)
+	}
+	for _, p := range second.Stats().Paths {
+		if p.Data && p.Local == dead {
+			t.Errorf("the second association's data still goes over the dead link: %+v", p)
+		}
+	}
+}

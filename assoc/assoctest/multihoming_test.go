@@ -511,3 +511,42 @@ func TestMultihomingAlternateSharesNoAddress(t *testing.T) {
 		t.Errorf("retransmissions over %v>%v: %v, want one at +%v", a2, z2, got, rto)
 	}
 }
+
+// SuspectPath: another association of this host saw the path between the
+// same two addresses time out. The path is potentially failed at once, the
+// request outstanding on it goes out again over the other path at that
+// instant (not one RTO later), no error is counted, and the path comes
+// back when its HEARTBEAT is answered one RTO later.
+func TestMultihomingSuspectPath(t *testing.T) {
+	p := failover(t)
+	p.Link(a1, z1).Down, p.Link(z1, a1).Down = true, true
+	p.A.Enqueue(0, 0, []byte("select 2"), assoc.SendOptions{})
+	p.Drive()
+	at := p.Now()
+	if !p.A.Assoc.SuspectPath(at, a1, z1) {
+		t.Fatal("SuspectPath changed nothing")
+	}
+	p.Drive()
+	c := assoctest.EventsOf[assoc.PathChange](p.A)
+	if len(c) == 0 || c[len(c)-1].State != assoc.PathPF || c[len(c)-1].Reason != assoc.ReasonSharedFate {
+		t.Fatalf("path changes %+v, want PF for the shared fate", c)
+	}
+	got := sentOver(p, chunk.TypeData, a2, z1)
+	if len(got) != 1 || !got[0].At.Equal(at) {
+		t.Fatalf("DATA over %v>%v: %v, want the request again at once", a2, z1, got)
+	}
+	if !p.RunUntil(func() bool { return len(p.Z.Messages) == 2 }, time.Second) {
+		t.Fatal("request not delivered")
+	}
+	st := pathsOf(p.A)[a1.String()+">"+z1.String()]
+	if p.A.Stats().T3Expiries != 0 || st.State != assoc.PathPF {
+		t.Errorf("T3 expiries %d, path %v: the hint should have done it all", p.A.Stats().T3Expiries, st.State)
+	}
+	if p.A.Assoc.SuspectPath(p.Now(), a1, z1) {
+		t.Error("a second hint for a PF path changed something")
+	}
+	p.Link(a1, z1).Down, p.Link(z1, a1).Down = false, false
+	if !p.RunUntil(func() bool { return allActive(p.A) }, time.Second) {
+		t.Fatalf("path not back after the link healed: %+v", p.A.Stats().Paths)
+	}
+}
