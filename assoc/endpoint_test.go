@@ -19,8 +19,7 @@ var (
 	epAddr = netip.MustParseAddrPort("127.0.0.2:9899")
 )
 
-func testEndpoint(t *testing.T, cfg Config, accept bool) *Endpoint {
-	t.Helper()
+func testEndpoint(t testing.TB, cfg Config, accept bool) *Endpoint {
 	if cfg.Rand == nil {
 		cfg.Rand = rand.NewChaCha8([32]byte{1})
 	}
@@ -381,4 +380,39 @@ func initAckCookie(t *testing.T, p []byte) ([]byte, uint32) {
 		t.Fatal(err)
 	}
 	return append([]byte(nil), ia.StateCookie...), ia.InitiateTag
+}
+
+// FuzzEndpointReply: any packet, from any source, at any time: the
+// endpoint does not panic, and no answer but the INIT ACK is larger than
+// the packet (the refusal of an INIT aside, which this endpoint never
+// makes: it admits everyone).
+func FuzzEndpointReply(f *testing.F) {
+	f.Add(uint32(0), uint16(5432), int64(0), minimalInit()[12:])
+	f.Add(uint32(9), uint16(5432), int64(0), pkt(9, &chunk.ShutdownAckChunk{})[12:])
+	f.Add(uint32(9), uint16(5432), int64(0), pkt(9, &chunk.CookieEchoChunk{Cookie: make([]byte, 120)})[12:])
+	f.Add(uint32(9), uint16(1), int64(1), pkt(9, &chunk.HeartbeatChunk{Info: []byte{1, 2, 3, 4}})[12:])
+	e := testEndpoint(f, Config{ReplyLimits: ReplyLimits{OOTBPerSource: -1, OOTBGlobal: -1, InitAckPerSource: -1}}, true)
+	buf := make([]byte, 1<<16)
+	f.Fuzz(func(t *testing.T, vtag uint32, dstPort uint16, at int64, chunks []byte) {
+		p := chunk.AppendHeader(nil, chunk.Header{SrcPort: 5001, DstPort: dstPort, VerificationTag: vtag})
+		p = append(p, chunks...)
+		chunk.SetChecksum(p)
+		now := epNow.Add(time.Duration(at % int64(24*time.Hour)))
+		tx, ok, a := e.HandlePacket(now, src(int(vtag)), epAddr, p, buf)
+		if a != nil {
+			t.Fatal("an association from a cookie the fuzzer could not have signed")
+		}
+		if !ok {
+			return
+		}
+		if ts := chunkTypes(tx.Packet); len(ts) == 1 && ts[0] == chunk.TypeInitAck {
+			if len(tx.Packet) > len(p)+maxInitAckGrowth {
+				t.Fatalf("INIT ACK of %d bytes for a %d-byte INIT", len(tx.Packet), len(p))
+			}
+			return
+		}
+		if len(tx.Packet) > len(p) {
+			t.Fatalf("%d-byte answer to a %d-byte packet", len(tx.Packet), len(p))
+		}
+	})
 }
