@@ -194,7 +194,6 @@ func (a *Association) HandlePacket(now time.Time, from, to netip.AddrPort, pkt [
 	if a.state == StateClosed {
 		return
 	}
-	a.inputDone()
 	h, chunks, err := chunk.ParseHeader(pkt)
 	if err != nil || !chunk.VerifyChecksum(pkt) {
 		// Section 6.8: "If the calculated checksum value does not match
@@ -217,6 +216,9 @@ func (a *Association) HandlePacket(now time.Time, from, to netip.AddrPort, pkt [
 		if h.VerificationTag != 0 || r.Next() {
 			return
 		}
+		// Counted, as the RFC has us answer it (5.2.1, 5.2.2), but no
+		// Max.Burst allowance: an INIT carries no tag, anyone may send
+		// it, and it acknowledges nothing.
 		a.stats.PacketsReceived++
 		a.handleInit(now, from, to, first)
 		return
@@ -231,13 +233,16 @@ func (a *Association) HandlePacket(now time.Time, from, to netip.AddrPort, pkt [
 		}
 	case chunk.TypeCookieEcho:
 		// 5.2.4: the tag is checked against the cookie, which may belong
-		// to a restarted association.
+		// to a restarted association; handleCookieEcho counts the packet
+		// as input once the cookie proves to be ours.
 	default:
 		if h.VerificationTag != a.localTag {
 			return
 		}
 	}
-	a.stats.PacketsReceived++
+	if first.Type != chunk.TypeCookieEcho {
+		a.accepted()
+	}
 	p := a.pathFor(from.Addr())
 	if p != nil && h.VerificationTag == a.localTag {
 		// RFC 6951 section 5.4: "After finding the SCTP association (which
@@ -259,6 +264,18 @@ func (a *Association) HandlePacket(now time.Time, from, to netip.AddrPort, pkt [
 		}
 	}
 	a.rx.endPacket(a, now, p)
+}
+
+// accepted counts a packet that passed the verification tag rules (or
+// carried a cookie we signed) and opens a new Max.Burst allowance for it.
+// Only such packets are input: a packet an off-path attacker forged must
+// change nothing, not even a counter or the burst allowance (RFC 9260
+// section 8.5: the receiver "MUST silently discard the packet and MUST NOT
+// process it any further"); otherwise every forged packet would release
+// another Max.Burst packets of data (assoctest's TestBlindInjection).
+func (a *Association) accepted() {
+	a.stats.PacketsReceived++
+	a.inputDone()
 }
 
 // handleChunk dispatches one chunk; it returns true when the rest of the

@@ -250,6 +250,7 @@ func (a *Association) handleCookieEcho(now time.Time, h chunk.Header, from, to n
 	if h.VerificationTag != ck.localTag || h.SrcPort != ck.peerPort || h.DstPort != ck.localPort {
 		return true
 	}
+	a.accepted()
 	switch {
 	case ck.localTag == a.localTag && ck.peerTag == a.peerTag:
 		// Case D: both tags match; a retransmitted COOKIE ECHO, or the
