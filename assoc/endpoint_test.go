@@ -365,7 +365,7 @@ func chunkTypes(p []byte) []chunk.Type {
 
 // initAckCookie returns the State Cookie of an INIT ACK packet and the tag
 // a COOKIE ECHO must carry (the INIT ACK's Initiate Tag).
-func initAckCookie(t *testing.T, p []byte) ([]byte, uint32) {
+func initAckCookie(t testing.TB, p []byte) ([]byte, uint32) {
 	t.Helper()
 	_, cs, err := chunk.ParseHeader(p)
 	if err != nil {
@@ -415,4 +415,40 @@ func FuzzEndpointReply(f *testing.F) {
 			t.Fatalf("%d-byte answer to a %d-byte packet", len(tx.Packet), len(p))
 		}
 	})
+}
+
+// The CPU an Endpoint spends per packet of each kind of flood (one core,
+// ns/op): what a server pays for every packet its socket delivers.
+func BenchmarkEndpoint(b *testing.B) {
+	off := ReplyLimits{OOTBPerSource: -1, OOTBGlobal: -1, InitAckPerSource: -1}
+	valid := testEndpoint(b, Config{}, true)
+	tx, _ := handle(valid, epNow, src(1), minimalInit())
+	cookie, tag := initAckCookie(b, tx.Packet)
+	forged := append([]byte(nil), cookie...)
+	forged[len(forged)-1] ^= 1 // a MAC we did not make, on a cookie of the right shape and time
+	cases := []struct {
+		name   string
+		limits ReplyLimits
+		at     time.Time
+		pkt    []byte
+	}{
+		{"INIT answered", off, epNow, minimalInit()},
+		{"INIT rate limited", ReplyLimits{InitAckPerSource: 1}, epNow, minimalInit()},
+		{"forged COOKIE ECHO", off, epNow, pkt(tag, &chunk.CookieEchoChunk{Cookie: forged})},
+		{"expired COOKIE ECHO answered", off, epNow.Add(time.Hour / 2), pkt(tag, &chunk.CookieEchoChunk{Cookie: cookie})},
+		{"OOTB answered", off, epNow, pkt(9, &chunk.HeartbeatChunk{})},
+		{"OOTB rate limited", ReplyLimits{OOTBPerSource: 1}, epNow, pkt(9, &chunk.HeartbeatChunk{})},
+		{"bad checksum", off, epNow, func() []byte { p := minimalInit(); p[31] ^= 0xff; return p }()},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			e := testEndpoint(b, Config{ReplyLimits: c.limits}, true)
+			e.signer = valid.signer
+			buf := make([]byte, 2048)
+			b.ReportAllocs()
+			for b.Loop() {
+				e.HandlePacket(c.at, src(1), epAddr, c.pkt, buf)
+			}
+		})
+	}
 }
