@@ -49,13 +49,21 @@ type EndpointStats struct {
 }
 
 // maxInitAckGrowth is how many bytes an INIT ACK may have beyond the INIT
-// it answers: the fixed part of the state cookie (cookieFixedLen), its MAC,
-// up to maxPeerAddrs addresses of 17 bytes in it, the parameter and chunk
-// headers and padding. The rest of an INIT ACK is as long as the INIT's
-// fixed part and its unrecognised parameters, which it reflects (section
-// 3.2.1). So a minimal 32-byte INIT gets 128 bytes, 4 times its size,
-// and no INIT gets more than its own size plus this.
-const maxInitAckGrowth = cookieFixedLen + 32 + maxPeerAddrs*17 + 4 + 4 + 3
+// it answers: the State Cookie parameter, that is its header, the fixed
+// part of the cookie (cookieFixedLen), up to maxPeerAddrs addresses of 17
+// bytes, the MAC and padding. The rest of an INIT ACK is as long as the
+// INIT's common header, chunk header and fixed part, plus the unrecognised
+// parameters it reports (section 3.2.1), which reportable keeps within the
+// INIT's own parameter bytes and reportSlack. So a minimal 32-byte INIT
+// gets 128 bytes, 4 times its size, and no INIT gets more than its own
+// size plus 397 bytes.
+const maxInitAckGrowth = 4 + cookieFixedLen + maxPeerAddrs*17 + 32 + 3 + reportSlack
+
+// reportSlack lets an INIT ACK report a few unrecognised parameters more
+// than their own bytes (each report is 4 bytes longer than the parameter),
+// so that an INIT whose only parameters are unknown ones gets them all
+// reported.
+const reportSlack = 32
 
 // maxRefusal is the largest ABORT that refuses an INIT: no larger than the
 // INIT ACK a minimal INIT would have earned, so refusing a peer reflects no
@@ -174,6 +182,7 @@ func (e *Endpoint) HandlePacket(now time.Time, from, to netip.AddrPort, pkt []by
 			e.stats.RateLimited++
 			return Transmit{}, false, nil
 		}
+		in.Unrecognized = reportable(in.Unrecognized, len(pkt)-chunk.HeaderLen-chunk.ChunkHeaderLen-16+reportSlack)
 		ack := buildInitAck(now, &e.cfg, e.signer, from, &in, h.DstPort, h.SrcPort,
 			nonzeroRand32(e.cfg.Rand), rand32(e.cfg.Rand), 0, 0)
 		b := chunk.AppendHeader(buf[:0], chunk.Header{SrcPort: h.DstPort, DstPort: h.SrcPort, VerificationTag: in.InitiateTag})
@@ -237,6 +246,25 @@ func (e *Endpoint) HandlePacket(now time.Time, from, to netip.AddrPort, pkt []by
 	// Verification Tag field of the OOTB packet and set the T bit". 16
 	// bytes, and pkt holds at least one chunk: never larger.
 	return out(h.VerificationTag, &chunk.AbortChunk{T: true})
+}
+
+// reportable keeps the unrecognised INIT parameters the INIT ACK reports
+// (RFC 9260 section 3.2.1: "report the unrecognized parameter") within
+// budget bytes, the INIT's own parameter bytes and reportSlack. Each report
+// wraps the parameter in an Unrecognized Parameter parameter, 4 bytes more
+// than the parameter itself, so an INIT of nothing but empty unknown
+// parameters would otherwise be answered with twice its size; such an INIT
+// gets its first reports only. A real INIT, with a few unknown parameters
+// among known ones, gets all of them.
+func reportable(ps []chunk.RawParam, budget int) []chunk.RawParam {
+	used := 0
+	for i, p := range ps {
+		used += 4 + (p.Len()+3)&^3
+		if used > budget {
+			return ps[:i]
+		}
+	}
+	return ps
 }
 
 func (e *Endpoint) admit(addrs []netip.Addr) error {

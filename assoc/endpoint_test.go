@@ -148,6 +148,24 @@ func TestInitAckBounded(t *testing.T) {
 	if len(tx.Packet) > len(p)+maxInitAckGrowth {
 		t.Errorf("INIT ACK of %d bytes for a %d-byte INIT: more than %d bytes of growth", len(tx.Packet), len(p), maxInitAckGrowth)
 	}
+	// Nothing but empty unknown parameters marked "skip and report":
+	// each report costs 8 bytes for the INIT's 4.
+	in = &chunk.InitChunk{InitiateTag: 5, AdvRecvWindow: 65536, OutboundStreams: 1, InboundStreams: 1, InitialTSN: 1}
+	for i := range 200 {
+		in.Unrecognized = append(in.Unrecognized, chunk.RawParam{Type: 0xC100 + uint16(i)})
+	}
+	p = pkt(0, in)
+	tx, ok = handle(e, epNow, src(3), p)
+	if !ok || len(tx.Packet) > len(p)+maxInitAckGrowth {
+		t.Errorf("INIT ACK of %d bytes for a %d-byte INIT of unknown parameters: more than %d bytes of growth", len(tx.Packet), len(p), maxInitAckGrowth)
+	}
+	var ia chunk.InitAckChunk
+	_, cs, _ := chunk.ParseHeader(tx.Packet)
+	r := chunk.NewReader(cs)
+	r.Next()
+	if err := ia.Unmarshal(r.Chunk()); err != nil || len(ia.UnrecognizedParams) != 104 {
+		t.Errorf("%d of 200 unknown parameters reported (%v), want the 104 that fit in the INIT's 800 bytes of parameters and 32 of slack", len(ia.UnrecognizedParams), err)
+	}
 	// The smallest INIT earns the largest ratio: 128/32.
 	tx, _ = handle(e, epNow, src(2), minimalInit())
 	if len(tx.Packet) != 128 || len(minimalInit()) != 32 {
