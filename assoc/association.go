@@ -40,6 +40,7 @@ type Association struct {
 	initRetries int    // T1-init and T1-cookie expiries so far
 	cookieEcho  []byte // the State Cookie to echo while COOKIE-ECHOED
 	preserve    uint32 // Cookie Preservative to ask for after a stale cookie, ms
+	initAckTAT  int64  // rate of INIT ACKs answering INITs (replyInitAck), a GCRA state
 
 	// Transmit side; see data_tx.go.
 	tx txState

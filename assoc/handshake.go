@@ -146,6 +146,9 @@ func (a *Association) handleInit(now time.Time, from, to netip.AddrPort, c chunk
 	if err := in.Unmarshal(c); err != nil {
 		return
 	}
+	// 3.2.1's reports, within the INIT's own parameter bytes (see
+	// reportable): the INIT ACK goes to whoever the INIT claims to be.
+	in.Unrecognized = reportable(in.Unrecognized, len(c.Value)-16+reportSlack)
 	switch a.state {
 	case StateShutdownAckSent:
 		// 9.2: "If an endpoint is in the SHUTDOWN-ACK-SENT state and
@@ -170,6 +173,17 @@ func (a *Association) handleInit(now time.Time, from, to netip.AddrPort, c chunk
 }
 
 func (a *Association) replyInitAck(now time.Time, from, to netip.AddrPort, in *chunk.InitChunk, tag, tsn, localTie, peerTie uint32) {
+	// An INIT carries no tag (8.5.1 (A)): anyone who knows the peer's
+	// addresses and ports can send one to the association, and each would
+	// cost an HMAC and send the peer an INIT ACK four times its size. A
+	// real collision or restart needs one INIT ACK per RTO, so they get
+	// the endpoint's rate for out-of-the-blue answers
+	// (ReplyLimits.OOTBPerSource, default 10 a second).
+	tat, ok := gcra(a.initAckTAT, now.UnixNano(), a.cfg.ReplyLimits.withDefaults().OOTBPerSource)
+	if !ok {
+		return
+	}
+	a.initAckTAT = tat
 	ack := buildInitAck(now, &a.cfg, a.signer, from, in, a.localPort, a.peerPort, tag, tsn, localTie, peerTie)
 	a.queuePacketTo(to.Addr(), from, in.InitiateTag, ack)
 }

@@ -137,13 +137,14 @@ var spoofs = []spoof{
 // shut down; if sp is set, forged packets of that kind reach both ends at
 // every stage. It returns what an observer of the session can see.
 type blindResult struct {
-	ladder  []string // packets between A and Z (not the injected ones), with times
-	events  []string
-	statsA  assoc.Stats
-	statsZ  assoc.Stats
-	recvA   []byte
-	recvZ   []byte
-	replies [2]int // answers to forged packets (the RFC's, see spoof.reply), by direction
+	ladder   []string // packets between A and Z (not the injected ones), with times
+	events   []string
+	statsA   assoc.Stats
+	statsZ   assoc.Stats
+	recvA    []byte
+	recvZ    []byte
+	replies  [2]int // answers to forged packets (the RFC's, see spoof.reply), by direction
+	injected [2]int // forged packets, by direction (AtoZ: into Z)
 }
 
 func blindRun(t *testing.T, sp *spoof) blindResult {
@@ -156,6 +157,7 @@ func blindRun(t *testing.T, sp *spoof) blindResult {
 	settle(t, p)
 	start := len(p.Ladder.Entries)
 	tag := forgedTagFor(p)
+	var r blindResult
 	k := 0
 	inject := func() {
 		// Both runs drive the pair at the same instants (a Drive lets
@@ -171,9 +173,11 @@ func blindRun(t *testing.T, sp *spoof) blindResult {
 			// session is over and its endpoint answers as 8.4 says.
 			if st := p.Z.State(); st != assoc.StateClosed && !slices.Contains(sp.notIn, st) {
 				p.Z.Inject(sp.make(k, p.Z, 5001, 5432, tag))
+				r.injected[assoctest.AtoZ]++
 			}
 			if st := p.A.State(); st != assoc.StateClosed && !slices.Contains(sp.notIn, st) {
 				p.A.Inject(sp.make(k, p.A, 5432, 5001, tag))
+				r.injected[assoctest.ZtoA]++
 			}
 		}
 	}
@@ -200,7 +204,6 @@ func blindRun(t *testing.T, sp *spoof) blindResult {
 	if !p.RunUntil(p.Closed, time.Minute) {
 		t.Fatalf("no graceful close: A %s, Z %s", p.A.State(), p.Z.State())
 	}
-	var r blindResult
 	for i, e := range p.Ladder.Entries {
 		switch {
 		case e.Kind == assoctest.KindEvent:
@@ -259,15 +262,16 @@ func TestBlindInjection(t *testing.T) {
 			wantA, wantZ := clean.statsA, clean.statsZ
 			if sp.reply != 0 {
 				// The RFC's answers: each forged INIT was received and
-				// answered by its target (and dropped by the other end,
-				// whose tag the answer does not carry).
+				// answered by its target, within the rate of INIT ACKs an
+				// association allows (and the answers were dropped by the
+				// other end, whose tag they do not carry).
 				a, z := uint64(got.replies[assoctest.AtoZ]), uint64(got.replies[assoctest.ZtoA])
 				if a == 0 || z == 0 {
 					t.Errorf("answers to forged INITs: %d from A, %d from Z; 5.2.2 has each end answer", a, z)
 				}
-				wantA.PacketsReceived += a
+				wantA.PacketsReceived += uint64(got.injected[assoctest.ZtoA])
 				wantA.PacketsSent += a
-				wantZ.PacketsReceived += z
+				wantZ.PacketsReceived += uint64(got.injected[assoctest.AtoZ])
 				wantZ.PacketsSent += z
 			}
 			if !reflect.DeepEqual(got.statsA, wantA) {
@@ -321,4 +325,38 @@ func TestBlindInitShutdownAckSent(t *testing.T) {
 		t.Fatalf("no close: A %s, Z %s", p.A.State(), p.Z.State())
 	}
 	checkGracefulClose(t, p, p.A)
+}
+
+// INITs reach an association from anyone (they carry no tag), and each
+// would cost an HMAC and send the peer an INIT ACK four times its size:
+// an established association answers at most ReplyLimits.OOTBPerSource
+// (default 10) a second. Exact counts in virtual time.
+func TestBlindInitRateLimited(t *testing.T) {
+	p := assoctest.New(t, assoctest.Options{AZ: assoctest.LinkConfig{Delay: 10 * ms}, ZA: assoctest.LinkConfig{Delay: 10 * ms}})
+	connect(t, p)
+	settle(t, p)
+	inits := func(n int) int {
+		mark := len(p.Ladder.Entries)
+		for i := range n {
+			p.Z.Inject(raw(5001, 5432, 0, chunk.TypeInit, 0, initValue(uint32(0x1000+i), 16, 16, 1)))
+		}
+		p.Drive()
+		got := 0
+		for _, e := range repliesSince(p, assoctest.ZtoA, mark) {
+			if e.Has(chunk.TypeInitAck) {
+				got++
+			}
+		}
+		return got
+	}
+	if got := inits(100); got != 10 {
+		t.Errorf("100 forged INITs at once: %d INIT ACKs, want 10", got)
+	}
+	p.Advance(100 * ms)
+	if got := inits(5); got != 1 {
+		t.Errorf("100ms later: %d INIT ACKs, want 1", got)
+	}
+	if p.Z.State() != assoc.StateEstablished || p.A.State() != assoc.StateEstablished {
+		t.Errorf("after the INITs: A %s, Z %s", p.A.State(), p.Z.State())
+	}
 }
