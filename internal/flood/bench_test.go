@@ -1,6 +1,7 @@
 package flood_test
 
 import (
+	"cmp"
 	"context"
 	"net/netip"
 	"slices"
@@ -26,12 +27,16 @@ func BenchmarkConnectDuringFlood(b *testing.B) {
 		kind      flood.Kind
 		on        bool
 		sources   int
+		ports     int // per source address, default 4
 		localhost bool
 		limits    assoc.ReplyLimits
 	}{
 		{name: "idle"},
 		{name: "init-16src", kind: flood.Init, on: true, sources: 16},
 		{name: "init-16src-nolimit", kind: flood.Init, on: true, sources: 16, limits: assoc.ReplyLimits{InitAckPerSource: -1}},
+		// Spread thin, each source stays under the per-source limit, as
+		// a flood of forged source addresses would.
+		{name: "init-1024src", kind: flood.Init, on: true, sources: 1024, ports: 1},
 		{name: "init-localhost", kind: flood.Init, on: true, sources: 1, localhost: true},
 		{name: "init-localhost-nolimit", kind: flood.Init, on: true, sources: 1, localhost: true, limits: assoc.ReplyLimits{InitAckPerSource: -1}},
 		{name: "forged-cookie-16src", kind: flood.ForgedCookie, on: true, sources: 16},
@@ -70,7 +75,7 @@ func BenchmarkConnectDuringFlood(b *testing.B) {
 			if c.on {
 				go func() {
 					res, err := flood.Run(ctx, flood.Config{Target: netip.AddrPortFrom(la.IP, la.UDPPort), DstPort: 5432, Kind: c.kind,
-						Count: flood.MaxCount, Duration: 5 * time.Minute, Sources: c.sources, Ports: 4, FromLocalhost: c.localhost})
+						Count: flood.MaxCount, Duration: 5 * time.Minute, Sources: c.sources, Ports: cmp.Or(c.ports, 4), FromLocalhost: c.localhost})
 					if err != nil {
 						b.Error(err)
 					}
