@@ -37,7 +37,8 @@ type Endpoint struct {
 }
 
 // EndpointStats counts what an Endpoint did with the packets that reached
-// it. Every packet counts once, in the first of these that applies.
+// it: Packets counts every one, and each also counts in exactly one of the
+// other fields.
 type EndpointStats struct {
 	Packets       uint64 // packets handed to HandlePacket
 	Discarded     uint64 // dropped without an answer as the RFC says: malformed, bad checksum, 8.4 rules 2, 6, 7, 8.5.1 (A)
