@@ -200,6 +200,10 @@ func TestEndpointRepliesNoLargerRandom(t *testing.T) {
 	if answered == 0 {
 		t.Fatal("nothing answered: the test tests nothing")
 	}
+	st := e.Stats()
+	if sum := st.Discarded + st.ForgedCookies + st.InitAcks + st.Replies + st.RateLimited + st.Accepted; sum != st.Packets || st.Packets != 20000 {
+		t.Errorf("stats %+v: the fields sum to %d, want every packet once", st, sum)
+	}
 }
 
 // OOTB answers to one source: a burst of OOTBPerSource, then one per
