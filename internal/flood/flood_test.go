@@ -94,6 +94,9 @@ func TestInitFloodListener(t *testing.T) {
 	if testing.Short() {
 		t.Skip("floods loopback")
 	}
+	if runtime.GOOS != "linux" {
+		t.Skip("sources in 127.1.0.0/16 need Linux's loopback")
+	}
 	_, target, accepted := listen(t, nil)
 	before := liveHeap()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -128,6 +131,9 @@ func TestInitFloodListener(t *testing.T) {
 func TestCookieFloodListener(t *testing.T) {
 	if testing.Short() {
 		t.Skip("floods loopback")
+	}
+	if runtime.GOOS != "linux" {
+		t.Skip("sources in 127.1.0.0/16 need Linux's loopback")
 	}
 	_, target, accepted := listen(t, &sctp.Config{Assoc: assoc.Config{ValidCookieLife: 200 * time.Millisecond}})
 	hctx, hcancel := context.WithTimeout(context.Background(), 5*time.Second)
