@@ -168,6 +168,7 @@ func checkPacket(t *testing.T, k Kind, p []byte) {
 // A run stops at its Duration or when its context ends, whatever the
 // Count; it never reaches MaxCount here.
 func TestBounded(t *testing.T) {
+	needLoopbackRange(t)
 	to, _ := sink(t, 1)
 	res, err := Run(context.Background(), Config{Target: to, DstPort: 5432, Count: MaxCount, Duration: 20 * time.Millisecond})
 	if err != nil {
