@@ -24,7 +24,7 @@ import (
 
 func main() {
 	if err := run(); err != nil {
-		fmt.Fprintln(os.Stderr, "flood:", err)
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 }
@@ -44,14 +44,14 @@ func run() error {
 
 	to, err := netip.ParseAddrPort(*target)
 	if err != nil {
-		return fmt.Errorf("-target: %w", err)
+		return fmt.Errorf("flood: -target: %w", err)
 	}
 	kind, err := flood.ParseKind(*kindName)
 	if err != nil {
 		return err
 	}
 	if *port == 0 || *port > 65535 {
-		return fmt.Errorf("-port %d out of range", *port)
+		return fmt.Errorf("flood: -port %d out of range", *port)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
