@@ -147,12 +147,14 @@ type blindResult struct {
 	injected [2]int // forged packets, by direction (AtoZ: into Z)
 }
 
-func blindRun(t *testing.T, sp *spoof) blindResult {
-	p := assoctest.New(t, assoctest.Options{
-		Seed: 9260,
-		AZ:   assoctest.LinkConfig{Delay: 10 * ms},
-		ZA:   assoctest.LinkConfig{Delay: 10 * ms},
-	})
+func blindRun(t *testing.T, sp *spoof, lossy bool) blindResult {
+	link := assoctest.LinkConfig{Delay: 10 * ms}
+	if lossy {
+		// Loss, duplicates and reordering: retransmissions, gap reports
+		// and fast recovery are under way when the forged packets come.
+		link = assoctest.LinkConfig{Delay: 10 * ms, Jitter: 3 * ms, Loss: 0.05, Duplicate: 0.02}
+	}
+	p := assoctest.New(t, assoctest.Options{Seed: 9260, AZ: link, ZA: link})
 	connect(t, p)
 	settle(t, p)
 	start := len(p.Ladder.Entries)
@@ -240,16 +242,29 @@ func allReceived(s *assoctest.Peer) []byte {
 	return out
 }
 
-func TestBlindInjection(t *testing.T) {
+func TestBlindInjection(t *testing.T) { testBlindInjection(t, false) }
+
+// The same over a lossy link (5% loss, 2% duplicates, 3 ms of jitter),
+// for the forged packets the RFC has no answer to (an answer would travel
+// the link and draw from its randomness, so the twin runs would part).
+func TestBlindInjectionLossy(t *testing.T) { testBlindInjection(t, true) }
+
+func testBlindInjection(t *testing.T, lossy bool) {
 	var clean blindResult
-	t.Run("clean", func(t *testing.T) { clean = blindRun(t, nil) })
+	t.Run("clean", func(t *testing.T) { clean = blindRun(t, nil, lossy) })
 	if len(clean.recvZ) != 60*1500 || len(clean.recvA) != 30*700 {
 		t.Fatalf("clean run delivered %d and %d bytes, want %d and %d", len(clean.recvZ), len(clean.recvA), 60*1500, 30*700)
 	}
+	if lossy && clean.statsA.Retransmissions+clean.statsZ.Retransmissions == 0 {
+		t.Fatal("the lossy run retransmitted nothing: it tests nothing more")
+	}
 	for i := range spoofs {
 		sp := &spoofs[i]
+		if lossy && sp.reply != 0 {
+			continue
+		}
 		t.Run(sp.name, func(t *testing.T) {
-			got := blindRun(t, sp)
+			got := blindRun(t, sp, lossy)
 			if d := firstDiff(clean.ladder, got.ladder); d != "" {
 				t.Errorf("the packets between A and Z changed: %s", d)
 			}
@@ -358,5 +373,33 @@ func TestBlindInitRateLimited(t *testing.T) {
 	}
 	if p.Z.State() != assoc.StateEstablished || p.A.State() != assoc.StateEstablished {
 		t.Errorf("after the INITs: A %s, Z %s", p.A.State(), p.Z.State())
+	}
+}
+
+// The rate limits keep what RFC 9260 section 8.4 rule 5 is for: "If the
+// packet contains a SHUTDOWN ACK chunk, the receiver SHOULD respond to the
+// sender of the OOTB packet with a SHUTDOWN COMPLETE chunk". A's SHUTDOWN
+// COMPLETE is lost three times after A has forgotten the association; Z's
+// retransmitted SHUTDOWN ACKs reach A's endpoint, which answers each
+// (well under its 10 a second), and Z ends gracefully on the fourth.
+func TestShutdownCompleteLostAnsweredByEndpoint(t *testing.T) {
+	p := assoctest.New(t, assoctest.Options{
+		AZ: assoctest.LinkConfig{Delay: 10 * ms, Hooks: []assoctest.Hook{assoctest.DropFirst(chunk.TypeShutdownComplete, 3)}},
+		ZA: assoctest.LinkConfig{Delay: 10 * ms},
+	})
+	connect(t, p)
+	settle(t, p)
+	p.A.Shutdown()
+	if !p.RunUntil(p.Closed, time.Minute) {
+		t.Fatalf("not closed: A %s, Z %s", p.A.State(), p.Z.State())
+	}
+	if c, _ := p.Z.Closed(); c.Err != nil {
+		t.Errorf("Z closed with %v, want a graceful end", c.Err)
+	}
+	if n := p.Ladder.Count(assoctest.ZtoA, chunk.TypeShutdownAck); n != 4 {
+		t.Errorf("Z sent %d SHUTDOWN ACKs, want 4 (3 answers lost)", n)
+	}
+	if n := p.Ladder.Count(assoctest.AtoZ, chunk.TypeShutdownComplete); n != 4 {
+		t.Errorf("A sent %d SHUTDOWN COMPLETEs, want 4 (one from the association, three from its endpoint)", n)
 	}
 }
