@@ -25,7 +25,8 @@ import (
 //   - in rate: Config.ReplyLimits, per source address and globally, in
 //     the caller's time (now).
 //
-// The limiter's table is the Endpoint's only memory, fixed at creation.
+// Beyond its configuration, an Endpoint keeps only the two limiters'
+// tables (8 KiB each), fixed at creation, whatever arrives.
 type Endpoint struct {
 	cfg    Config
 	limits ReplyLimits // cfg.ReplyLimits with defaults
