@@ -87,6 +87,11 @@ type Config struct {
 	// changed), and may be called from any goroutine the driver uses.
 	Admit func(addrs []netip.Addr) error
 
+	// ReplyLimits bounds the rate of an Endpoint's answers to packets of
+	// no association (INIT ACK, ABORT, ERROR, SHUTDOWN COMPLETE); the
+	// zero value means the defaults documented on ReplyLimits.
+	ReplyLimits ReplyLimits
+
 	// Logger receives debug logs; nil discards them.
 	Logger *slog.Logger
 }

@@ -44,6 +44,7 @@ type Association struct {
 	initRetries int    // T1-init and T1-cookie expiries so far
 	cookieEcho  []byte // the State Cookie to echo while COOKIE-ECHOED
 	preserve    uint32 // Cookie Preservative to ask for after a stale cookie, ms
+	initAckTAT  int64  // rate of INIT ACKs answering INITs (replyInitAck), a GCRA state
 
 	// Transmit side; see data_tx.go.
 	tx txState
@@ -226,7 +227,6 @@ func (a *Association) HandlePacket(now time.Time, from, to netip.AddrPort, pkt [
 	if a.state == StateClosed {
 		return
 	}
-	a.inputDone()
 	h, chunks, err := chunk.ParseHeader(pkt)
 	if err != nil || !chunk.VerifyChecksum(pkt) {
 		// Section 6.8: "If the calculated checksum value does not match
@@ -249,6 +249,9 @@ func (a *Association) HandlePacket(now time.Time, from, to netip.AddrPort, pkt [
 		if h.VerificationTag != 0 || r.Next() {
 			return
 		}
+		// Counted, as the RFC has us answer it (5.2.1, 5.2.2), but no
+		// Max.Burst allowance: an INIT carries no tag, anyone may send
+		// it, and it acknowledges nothing.
 		a.stats.PacketsReceived++
 		a.handleInit(now, from, to, first)
 		return
@@ -263,13 +266,16 @@ func (a *Association) HandlePacket(now time.Time, from, to netip.AddrPort, pkt [
 		}
 	case chunk.TypeCookieEcho:
 		// 5.2.4: the tag is checked against the cookie, which may belong
-		// to a restarted association.
+		// to a restarted association; handleCookieEcho counts the packet
+		// as input once the cookie proves to be ours.
 	default:
 		if h.VerificationTag != a.localTag {
 			return
 		}
 	}
-	a.stats.PacketsReceived++
+	if first.Type != chunk.TypeCookieEcho {
+		a.accepted()
+	}
 	p := a.pathFor(from.Addr(), to.Addr())
 	if p != nil && h.VerificationTag == a.localTag {
 		// RFC 6951 section 5.4: "After finding the SCTP association (which
@@ -289,6 +295,18 @@ func (a *Association) HandlePacket(now time.Time, from, to netip.AddrPort, pkt [
 		}
 	}
 	a.rx.endPacket(a, now, p)
+}
+
+// accepted counts a packet that passed the verification tag rules (or
+// carried a cookie we signed) and opens a new Max.Burst allowance for it.
+// Only such packets are input: a packet an off-path attacker forged must
+// change nothing, not even a counter or the burst allowance (RFC 9260
+// section 8.5: the receiver "MUST silently discard the packet and MUST NOT
+// process it any further"); otherwise every forged packet would release
+// another Max.Burst packets of data (assoctest's TestBlindInjection).
+func (a *Association) accepted() {
+	a.stats.PacketsReceived++
+	a.inputDone()
 }
 
 // handleChunk dispatches one chunk; it returns true when the rest of the

@@ -224,18 +224,29 @@ func (a *Association) handleInit(now time.Time, from, to netip.AddrPort, c chunk
 		// that MAY include the error 'Restart of an association with new
 		// addresses'." 5.2.2 says the same of a restart: an attacker must
 		// not bring its own address into an association by restarting it.
+		// The ABORT goes to whoever the INIT claims to be: it is rate
+		// limited with the INIT ACKs (see replyInitAck) and quotes no
+		// more addresses than keep it within the INIT's size.
 		var fresh []byte
 		for _, ip := range presented(from, &in, a.cfg.LocalAddrs) {
 			if !slices.Contains(a.peerAddrs, ip) {
-				fresh = appendAddrParam(fresh, ip)
+				if more := appendAddrParam(fresh, ip); len(more) <= len(c.Value)-4 {
+					fresh = more
+				}
 			}
 		}
 		if fresh != nil {
-			a.queuePacketTo(to.Addr(), from, in.InitiateTag,
-				&chunk.AbortChunk{Causes: []chunk.Cause{&chunk.RestartWithNewAddressesCause{Addresses: fresh}}})
+			if tat, ok := gcra(a.initAckTAT, now.UnixNano(), a.cfg.ReplyLimits.withDefaults().OOTBPerSource); ok {
+				a.initAckTAT = tat
+				a.queuePacketTo(to.Addr(), from, in.InitiateTag,
+					&chunk.AbortChunk{Causes: []chunk.Cause{&chunk.RestartWithNewAddressesCause{Addresses: fresh}}})
+			}
 			return
 		}
 	}
+	// 3.2.1's reports, within the INIT's own parameter bytes (see
+	// reportable): the INIT ACK goes to whoever the INIT claims to be.
+	in.Unrecognized = reportable(in.Unrecognized, len(c.Value)-16+reportSlack)
 	switch a.state {
 	case StateShutdownAckSent:
 		// 9.2: "If an endpoint is in the SHUTDOWN-ACK-SENT state and
@@ -260,6 +271,17 @@ func (a *Association) handleInit(now time.Time, from, to netip.AddrPort, c chunk
 }
 
 func (a *Association) replyInitAck(now time.Time, from, to netip.AddrPort, in *chunk.InitChunk, tag, tsn, localTie, peerTie uint32) {
+	// An INIT carries no tag (8.5.1 (A)): anyone who knows the peer's
+	// addresses and ports can send one to the association, and each would
+	// cost an HMAC and send the peer an INIT ACK four times its size. A
+	// real collision or restart needs one INIT ACK per RTO, so they get
+	// the endpoint's rate for out-of-the-blue answers
+	// (ReplyLimits.OOTBPerSource, default 10 a second).
+	tat, ok := gcra(a.initAckTAT, now.UnixNano(), a.cfg.ReplyLimits.withDefaults().OOTBPerSource)
+	if !ok {
+		return
+	}
+	a.initAckTAT = tat
 	ack := buildInitAck(now, &a.cfg, a.signer, from, in, a.localPort, a.peerPort, tag, tsn, localTie, peerTie)
 	a.queuePacketTo(to.Addr(), from, in.InitiateTag, ack)
 }
@@ -384,6 +406,7 @@ func (a *Association) handleCookieEcho(now time.Time, h chunk.Header, from, to n
 	if h.VerificationTag != ck.localTag || h.SrcPort != ck.peerPort || h.DstPort != ck.localPort {
 		return true
 	}
+	a.accepted()
 	switch {
 	case ck.localTag == a.localTag && ck.peerTag == a.peerTag:
 		// Case D: both tags match; a retransmitted COOKIE ECHO, or the
