@@ -45,6 +45,13 @@ type InitChunk struct {
 	ECNCapable         bool         // ECN Capable (0x8000)
 	ForwardTSN         bool         // Forward-TSN-Supported (0xC000, RFC 3758)
 	SupportedExt       []Type       // Supported Extensions (0x8008, RFC 5061)
+	// AUTH (RFC 4895): Random (0x8002) is the 32 or more random bytes of
+	// the key vector, nil if absent; AuthChunks (0x8003) the chunk types
+	// the sender accepts only authenticated; HMACAlgos (0x8004) the HMAC
+	// identifiers it supports, in order of preference.
+	Random     []byte
+	AuthChunks []Type
+	HMACAlgos  []uint16
 	// Unrecognized holds the whole TLVs of unknown parameters whose type
 	// asks for a report; the receiver of an INIT returns them in the INIT
 	// ACK's Unrecognized Parameter parameters, the receiver of an INIT ACK
@@ -120,6 +127,8 @@ func (c *InitChunk) decodeFixed(v []byte, name string) error {
 		Addresses:          c.Addresses[:0],
 		SupportedAddrTypes: c.SupportedAddrTypes[:0],
 		SupportedExt:       c.SupportedExt[:0],
+		AuthChunks:         c.AuthChunks[:0],
+		HMACAlgos:          c.HMACAlgos[:0],
 		Unrecognized:       c.Unrecognized[:0],
 	}
 	switch {

@@ -48,6 +48,12 @@ func newChunk(t Type) decoder {
 		return new(CookieAckChunk)
 	case TypeShutdownComplete:
 		return new(ShutdownCompleteChunk)
+	case TypeAuth:
+		return new(AuthChunk)
+	case TypeAsconf:
+		return new(AsconfChunk)
+	case TypeAsconfAck:
+		return new(AsconfAckChunk)
 	}
 	return new(UnknownChunk)
 }

@@ -19,8 +19,9 @@ import (
 func TestGopacketCrossCheck(t *testing.T) {
 	h := Header{SrcPort: 9899, DstPort: 5432, VerificationTag: 0xcafef00d}
 	for _, c := range sampleChunks() {
-		if _, ok := c.(*UnknownChunk); ok {
-			continue
+		switch c.(type) {
+		case *UnknownChunk, *AuthChunk, *AsconfChunk, *AsconfAckChunk:
+			continue // gopacket decodes no AUTH (RFC 4895) or ASCONF (RFC 5061) chunks
 		}
 		pkt := (&Packet{Header: h, Chunks: []Chunk{c}}).Append(nil)
 		p := gopacket.NewPacket(pkt, layers.LayerTypeSCTP, gopacket.Default)
@@ -212,6 +213,16 @@ func checkInitParams(fail func(string, ...any), params []layers.SCTPInitParamete
 			for _, t := range p.Value {
 				got.SupportedExt = append(got.SupportedExt, Type(t))
 			}
+		case ParamRandom:
+			got.Random = p.Value
+		case ParamChunks:
+			for _, t := range p.Value {
+				got.AuthChunks = append(got.AuthChunks, Type(t))
+			}
+		case ParamHMACAlgo:
+			for i := 0; i+1 < len(p.Value); i += 2 {
+				got.HMACAlgos = append(got.HMACAlgos, uint16(p.Value[i])<<8|uint16(p.Value[i+1]))
+			}
 		case ParamStateCookie:
 			cookie = p.Value
 		case ParamUnrecognized:
@@ -234,7 +245,8 @@ func checkInitParams(fail func(string, ...any), params []layers.SCTPInitParamete
 	}
 	if got.CookiePreservative != c.CookiePreservative || !bytes.Equal(got.HostName, c.HostName) || (got.HostName == nil) != (c.HostName == nil) ||
 		!equalSlices(got.SupportedAddrTypes, c.SupportedAddrTypes) || got.ECNCapable != c.ECNCapable || got.ForwardTSN != c.ForwardTSN ||
-		!equalSlices(got.SupportedExt, c.SupportedExt) || len(got.Unrecognized) != len(c.Unrecognized) {
+		!equalSlices(got.SupportedExt, c.SupportedExt) || len(got.Unrecognized) != len(c.Unrecognized) ||
+		!bytes.Equal(got.Random, c.Random) || !equalSlices(got.AuthChunks, c.AuthChunks) || !equalSlices(got.HMACAlgos, c.HMACAlgos) {
 		fail("gopacket found parameters %+v, want %+v", got, *c)
 	}
 	for i := range min(len(got.Unrecognized), len(c.Unrecognized)) {

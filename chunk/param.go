@@ -24,6 +24,17 @@ const (
 	ParamECNCapable         uint16 = 0x8000
 	ParamSupportedExt       uint16 = 0x8008
 	ParamForwardTSN         uint16 = 0xC000
+	ParamRandom             uint16 = 0x8002 // RFC 4895
+	ParamChunks             uint16 = 0x8003 // RFC 4895
+	ParamHMACAlgo           uint16 = 0x8004 // RFC 4895
+
+	// ASCONF parameters (RFC 5061 section 4.2).
+	ParamAddIPAddress      uint16 = 0xC001
+	ParamDeleteIPAddress   uint16 = 0xC002
+	ParamErrorCauseInd     uint16 = 0xC003
+	ParamSetPrimaryAddress uint16 = 0xC004
+	ParamSuccessInd        uint16 = 0xC005
+	ParamAdaptationLayer   uint16 = 0xC006
 )
 
 // ParamAction returns what RFC 9260 section 3.2.1 says to do with an

@@ -47,6 +47,15 @@ func (c *InitChunk) countParams(l *tlvLen) {
 	if len(c.SupportedExt) > 0 {
 		l.add(len(c.SupportedExt))
 	}
+	if c.Random != nil {
+		l.add(len(c.Random))
+	}
+	if len(c.AuthChunks) > 0 {
+		l.add(len(c.AuthChunks))
+	}
+	if len(c.HMACAlgos) > 0 {
+		l.add(2 * len(c.HMACAlgos))
+	}
 }
 
 // countUnrecognized adds c.Unrecognized to l.
@@ -100,6 +109,42 @@ func (c *InitChunk) appendParams(b []byte) []byte {
 			b = append(b, byte(t))
 		}
 		b = appendPad(b, n)
+	}
+	return c.AppendAuthParams(b, true)
+}
+
+// AppendAuthParams appends the RANDOM, CHUNKS and HMAC-ALGO parameters of
+// c (those present), each padded if pad is set. Unpadded, in that order,
+// they are the key vector of RFC 4895 section 6.1: "the concatenation of
+// the RANDOM parameter, the CHUNKS parameter (if sent) and the HMAC-ALGO
+// parameter, as sent", parameter headers included.
+func (c *InitChunk) AppendAuthParams(b []byte, pad bool) []byte {
+	put := func(typ uint16, n int, body func([]byte) []byte) {
+		b = binary.BigEndian.AppendUint16(b, typ)
+		b = binary.BigEndian.AppendUint16(b, uint16(4+n))
+		b = body(b)
+		if pad {
+			b = appendPad(b, 4+n)
+		}
+	}
+	if c.Random != nil {
+		put(ParamRandom, len(c.Random), func(b []byte) []byte { return append(b, c.Random...) })
+	}
+	if len(c.AuthChunks) > 0 {
+		put(ParamChunks, len(c.AuthChunks), func(b []byte) []byte {
+			for _, t := range c.AuthChunks {
+				b = append(b, byte(t))
+			}
+			return b
+		})
+	}
+	if len(c.HMACAlgos) > 0 {
+		put(ParamHMACAlgo, 2*len(c.HMACAlgos), func(b []byte) []byte {
+			for _, h := range c.HMACAlgos {
+				b = binary.BigEndian.AppendUint16(b, h)
+			}
+			return b
+		})
 	}
 	return b
 }
@@ -160,7 +205,8 @@ func knownInitParam(typ uint16) bool {
 	switch typ {
 	case ParamIPv4Address, ParamIPv6Address, ParamCookiePreservative, ParamHostNameAddress,
 		ParamSupportedAddrTypes, ParamECNCapable, ParamForwardTSN, ParamSupportedExt,
-		ParamStateCookie, ParamUnrecognized, ParamHeartbeatInfo:
+		ParamStateCookie, ParamUnrecognized, ParamHeartbeatInfo,
+		ParamRandom, ParamChunks, ParamHMACAlgo:
 		return true
 	}
 	return false
@@ -209,6 +255,19 @@ func (c *InitChunk) decodeParam(typ uint16, v []byte, ack *InitAckChunk, name st
 	case ParamSupportedExt:
 		for _, t := range v {
 			c.SupportedExt = append(c.SupportedExt, Type(t))
+		}
+	case ParamRandom:
+		c.Random = v
+	case ParamChunks:
+		for _, t := range v {
+			c.AuthChunks = append(c.AuthChunks, Type(t))
+		}
+	case ParamHMACAlgo:
+		if len(v)%2 != 0 {
+			return bad("a multiple of 2")
+		}
+		for i := 0; i < len(v); i += 2 {
+			c.HMACAlgos = append(c.HMACAlgos, binary.BigEndian.Uint16(v[i:]))
 		}
 	case ParamStateCookie:
 		if ack != nil {
