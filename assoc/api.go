@@ -64,6 +64,12 @@ type Config struct {
 	// default 1 MiB. Send past it fails with ErrWouldBlock.
 	SendBuffer int
 
+	// NoASCONF turns off dynamic addresses: the INIT and INIT ACK offer
+	// neither ASCONF (RFC 5061) nor the AUTH (RFC 4895) it needs, for peers
+	// whose addresses must not change. By default both are offered and
+	// used when the peer offers them too.
+	NoASCONF bool
+
 	// LocalAddrs are this end's addresses: listed in its INIT or INIT ACK
 	// when there are two or more (RFC 9260 section 5.1.2), and the sources
 	// of its paths, one path per (local, peer) address pair of one family.
@@ -86,6 +92,12 @@ type Config struct {
 	// is asked at the INIT and again at the COOKIE ECHO (limits may have
 	// changed), and may be called from any goroutine the driver uses.
 	Admit func(addrs []netip.Addr) error
+
+	// AdmitAddr, if set, decides whether an address the peer adds to a
+	// running association (ASCONF) may be used; an error refuses it with
+	// "Request Refused - No Authorization" before any packet goes there.
+	// Called on the association's goroutine.
+	AdmitAddr func(addr netip.Addr) error
 
 	// ReplyLimits bounds the rate of an Endpoint's answers to packets of
 	// no association (INIT ACK, ABORT, ERROR, SHUTDOWN COMPLETE); the
@@ -236,5 +248,6 @@ type Stats struct {
 	Retransmissions uint64 // DATA chunks sent again (T3 and fast retransmit)
 	FastRetransmits uint64
 	T3Expiries      uint64
+	AuthDropped     uint64 // chunks dropped for a missing or wrong AUTH (RFC 4895 6.3)
 	Paths           []PathStats
 }

@@ -46,6 +46,12 @@ type Association struct {
 	preserve    uint32 // Cookie Preservative to ask for after a stale cookie, ms
 	initAckTAT  int64  // rate of INIT ACKs answering INITs (replyInitAck), a GCRA state
 
+	// AUTH (auth.go): our RANDOM, and the association key once both
+	// ends offered it.
+	ourRandom []byte
+	auth      authState
+	asconf    asconfState // asconf.go
+
 	// Transmit side; see data_tx.go.
 	tx txState
 
@@ -178,6 +184,9 @@ func NewClient(now time.Time, cfg Config, peers []netip.AddrPort, peerPort uint1
 	}
 	a.localTag = a.nonzeroRand32()
 	a.initialTSN = a.rand32()
+	if !cfg.NoASCONF {
+		a.ourRandom = authRandom(cfg.Rand)
+	}
 	a.tx.init(a.initialTSN, cfg.OutboundStreams)
 	a.outStreams = cfg.OutboundStreams
 	for _, peer := range peers[:min(len(peers), maxPaths)] {
@@ -286,13 +295,28 @@ func (a *Association) HandlePacket(now time.Time, from, to netip.AddrPort, pkt [
 		p.lastHeard = now
 	}
 	a.rx.beginPacket(p)
+	verdict := authNone
+	off := 0 // of the current chunk in chunks
 	for {
-		if stop := a.handleChunk(now, h, p, from, to, r.Chunk()); stop || a.state == StateClosed {
+		c := r.Chunk()
+		switch {
+		case c.Type == chunk.TypeAuth:
+			// RFC 4895 section 6.3: the AUTH is checked over the rest of
+			// the packet before any chunk after it is acted on.
+			verdict = a.checkAuth(c, chunks[off:])
+		case a.auth.on && (c.Type == chunk.TypeAsconf || c.Type == chunk.TypeAsconfAck) && verdict != authGood:
+			// Chunks we listed in CHUNKS count only when authenticated:
+			// "the receiver MUST silently discard these chunks" otherwise.
+			a.stats.AuthDropped++
+		default:
+			if a.handleChunk(now, h, p, from, to, c) {
+				verdict = authBad // stop: the rest of the packet is ignored
+			}
+		}
+		if verdict == authBad || a.state == StateClosed || !r.Next() {
 			break
 		}
-		if !r.Next() {
-			break
-		}
+		off = min(off+len(c.Bytes)+(-len(c.Bytes)&3), len(chunks))
 	}
 	a.rx.endPacket(a, now, p)
 }
@@ -343,16 +367,34 @@ func (a *Association) handleChunk(now time.Time, h chunk.Header, p *path, from, 
 		return true
 	case chunk.TypeError:
 		a.handleError(now, c)
-	default:
-		// Section 3.2: the upper two bits of an unrecognised type say
-		// whether to stop or skip, and whether to report it.
-		act := c.Type.Action()
-		if act.Report() {
-			a.errCauses = append(a.errCauses, &chunk.UnrecognizedChunkTypeCause{Chunk: clone(c.Bytes)})
+	case chunk.TypeAsconf, chunk.TypeAsconfAck:
+		if !a.auth.on {
+			// Not negotiated: an unrecognised chunk, by its high bits.
+			return a.unknownChunk(c)
 		}
-		return act.Stop()
+		if a.state != StateEstablished && a.state != StateShutdownPending && a.state != StateShutdownReceived && a.state != StateShutdownSent {
+			return false
+		}
+		if c.Type == chunk.TypeAsconf {
+			a.handleAsconf(now, from, to, c)
+		} else {
+			a.handleAsconfAck(now, c)
+		}
+	default:
+		return a.unknownChunk(c)
 	}
 	return false
+}
+
+// unknownChunk handles a chunk we do not process. Section 3.2: the upper
+// two bits of an unrecognised type say whether to stop or skip, and
+// whether to report it.
+func (a *Association) unknownChunk(c chunk.Raw) (stop bool) {
+	act := c.Type.Action()
+	if act.Report() {
+		a.errCauses = append(a.errCauses, &chunk.UnrecognizedChunkTypeCause{Chunk: clone(c.Bytes)})
+	}
+	return act.Stop()
 }
 
 func clone(b []byte) []byte { return append([]byte(nil), b...) }
@@ -458,6 +500,7 @@ func (a *Association) queuePacketTo(from netip.Addr, to netip.AddrPort, vtag uin
 	for _, c := range chunks {
 		b = c.Append(b)
 	}
+	b = a.sealAuth(b)
 	chunk.SetChecksum(b)
 	a.ready = append(a.ready, outPacket{from: from, to: to, b: b})
 }

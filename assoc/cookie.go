@@ -7,6 +7,8 @@ import (
 	"errors"
 	"net/netip"
 	"time"
+
+	"github.com/pgsctp/pgsctp/chunk"
 )
 
 // A state cookie carries everything the server needs to create the
@@ -42,7 +44,26 @@ type cookie struct {
 	// peerAddrs are the addresses the peer presented: its INIT's source
 	// and address parameters, at most maxPeerAddrs.
 	peerAddrs []netip.Addr
+
+	// auth is the AUTH both INITs offered (RFC 4895): nil if either did
+	// not. The association key is derived from it at the COOKIE ECHO.
+	auth *cookieAuth
 }
+
+// cookieAuth is what the association key needs from the handshake: our
+// RANDOM and the peer's key vector parameters.
+type cookieAuth struct {
+	ourRandom  []byte
+	peerRandom []byte
+	peerChunks []chunk.Type
+	peerHMACs  []uint16
+}
+
+// Bounds on the peer's AUTH offer kept in a cookie.
+const (
+	maxPeerRandom   = 64
+	maxPeerAuthList = 32
+)
 
 // maxPeerAddrs bounds the addresses remembered from an INIT, so cookies
 // (and the memory of an association) stay small whatever a peer lists.
@@ -104,9 +125,61 @@ func (s *cookieSigner) seal(c *cookie) []byte {
 			b = append(b, a16[:]...)
 		}
 	}
+	if au := c.auth; au != nil {
+		b = append(b, 1, byte(len(au.ourRandom)))
+		b = append(b, au.ourRandom...)
+		b = append(b, byte(len(au.peerRandom)))
+		b = append(b, au.peerRandom...)
+		b = append(b, byte(len(au.peerChunks)))
+		for _, t := range au.peerChunks {
+			b = append(b, byte(t))
+		}
+		b = append(b, byte(len(au.peerHMACs)))
+		for _, h := range au.peerHMACs {
+			b = binary.BigEndian.AppendUint16(b, h)
+		}
+	}
 	m := hmac.New(sha256.New, s.key(s.epoch(c.created)))
 	m.Write(b)
 	return m.Sum(b)
+}
+
+// openAuth decodes the AUTH part of a cookie body (after the addresses):
+// nothing, or a 1 and the fields of cookieAuth, each length-prefixed.
+func openAuth(p []byte) (*cookieAuth, bool) {
+	if len(p) == 0 {
+		return nil, true
+	}
+	if p[0] != 1 {
+		return nil, false
+	}
+	p = p[1:]
+	take := func(width int) ([]byte, bool) {
+		if len(p) < 1 || len(p) < 1+width*int(p[0]) {
+			return nil, false
+		}
+		v := p[1 : 1+width*int(p[0])]
+		p = p[1+width*int(p[0]):]
+		return v, true
+	}
+	var au cookieAuth
+	var ok [4]bool
+	au.ourRandom, ok[0] = take(1)
+	au.peerRandom, ok[1] = take(1)
+	chunks, ok2 := take(1)
+	ok[2] = ok2
+	for _, t := range chunks {
+		au.peerChunks = append(au.peerChunks, chunk.Type(t))
+	}
+	hmacs, ok3 := take(2)
+	ok[3] = ok3
+	for i := 0; i+1 < len(hmacs); i += 2 {
+		au.peerHMACs = append(au.peerHMACs, binary.BigEndian.Uint16(hmacs[i:]))
+	}
+	if ok != [4]bool{true, true, true, true} || len(p) != 0 {
+		return nil, false
+	}
+	return &au, true
 }
 
 // open authenticates and decodes a cookie. It returns errCookieInvalid for
@@ -151,9 +224,11 @@ func (s *cookieSigner) open(now time.Time, b []byte) (cookie, error) {
 		c.peerAddrs = append(c.peerAddrs, addr)
 		p = p[1+p[0]:]
 	}
-	if len(p) != 0 {
+	au, ok := openAuth(p)
+	if !ok {
 		return c, errCookieInvalid
 	}
+	c.auth = au
 	// Section 5.1.5 step 3: "Compare the creation timestamp in the State
 	// Cookie to the current local time. If the elapsed time is longer
 	// than the lifespan carried in the State Cookie, then the packet,

@@ -57,7 +57,7 @@ func listedAddrs(local []netip.Addr, peerTypes []uint16) []netip.Addr {
 }
 
 func (a *Association) ourInit(tag, tsn uint32) *chunk.InitChunk {
-	return &chunk.InitChunk{
+	in := &chunk.InitChunk{
 		InitiateTag:        tag,
 		AdvRecvWindow:      a.cfg.RecvWindow,
 		OutboundStreams:    a.cfg.OutboundStreams,
@@ -67,6 +67,10 @@ func (a *Association) ourInit(tag, tsn uint32) *chunk.InitChunk {
 		SupportedAddrTypes: supportedAddrTypes(a.cfg.LocalAddrs),
 		CookiePreservative: a.preserve,
 	}
+	if a.ourRandom != nil {
+		offerAuth(in, a.ourRandom)
+	}
+	return in
 }
 
 // sendInit queues the INIT (tag 0, section 8.5.1 (A)) to the current INIT
@@ -143,6 +147,7 @@ func (a *Association) handleInitAck(now time.Time, h chunk.Header, from, to neti
 	a.setPeerWindow(ia.AdvRecvWindow)
 	a.rx.init(ia.InitialTSN, a.inStreams, a.cfg.RecvWindow)
 	a.cookieEcho = clone(ia.StateCookie)
+	a.setupAuth(a.ourRandom, &ia.InitChunk)
 	a.peerAddrs = presented(from, &ia.InitChunk, a.cfg.LocalAddrs)
 	// The INIT ACK's source is where the peer answers from: the handshake
 	// path, and the primary (section 5.1.2 lets every address it listed be
@@ -156,6 +161,7 @@ func (a *Association) handleInitAck(now time.Time, h chunk.Header, from, to neti
 		hs.local = to.Addr().Unmap()
 	}
 	a.setupPaths(now, hs, from.Port())
+	a.initAsconf(a.initialTSN, ia.InitialTSN)
 	if len(ia.Unrecognized) > 0 {
 		// Section 3.2.1: unrecognised parameters of an INIT ACK are
 		// reported in an ERROR chunk bundled with the COOKIE ECHO.
@@ -305,6 +311,15 @@ func buildInitAck(now time.Time, cfg *Config, s *cookieSigner, from netip.AddrPo
 		localPort: localPort, peerPort: peerPort,
 		peerAddrs: presented(from, in, cfg.LocalAddrs),
 	}
+	// AUTH and ASCONF are offered back only to an INIT that offered them
+	// (so a minimal INIT still gets a minimal INIT ACK), and only with a
+	// peer offer small enough to keep in the cookie.
+	var random []byte
+	if !cfg.NoASCONF && peerOffers(in) && len(in.Random) <= maxPeerRandom &&
+		len(in.AuthChunks) <= maxPeerAuthList && len(in.HMACAlgos) <= maxPeerAuthList {
+		random = authRandom(cfg.Rand)
+		ck.auth = &cookieAuth{ourRandom: random, peerRandom: in.Random, peerChunks: in.AuthChunks, peerHMACs: in.HMACAlgos}
+	}
 	ack := &chunk.InitAckChunk{
 		InitChunk: chunk.InitChunk{
 			InitiateTag:     tag,
@@ -315,6 +330,9 @@ func buildInitAck(now time.Time, cfg *Config, s *cookieSigner, from netip.AddrPo
 			Addresses:       listedAddrs(cfg.LocalAddrs, in.SupportedAddrTypes),
 		},
 		StateCookie: s.seal(&ck),
+	}
+	if random != nil {
+		offerAuth(&ack.InitChunk, random)
 	}
 	// 3.2.1: unrecognised INIT parameters marked for reporting go back in
 	// Unrecognized Parameter parameters of the INIT ACK.
@@ -464,7 +482,9 @@ func (a *Association) restart(now time.Time, ck *cookie, from, to netip.AddrPort
 	a.timers = timers{}
 	a.errors = 0
 	a.peerAddrs = ck.peerAddrs
+	a.setupAuthFromCookie(ck)
 	a.setupPaths(now, a.newPath(from, to.Addr(), PathActive, now), from.Port())
+	a.initAsconf(ck.localTSN, ck.peerTSN)
 	a.setPeerWindow(ck.peerRwnd)
 	a.rx.init(ck.peerTSN, a.inStreams, a.cfg.RecvWindow)
 	a.state = StateEstablished
@@ -484,7 +504,9 @@ func newServer(now time.Time, cfg Config, s *cookieSigner, ck *cookie, from, to 
 	a.tx.init(ck.localTSN, a.outStreams)
 	a.tx.peerRwnd = ck.peerRwnd
 	a.peerAddrs = ck.peerAddrs
+	a.setupAuthFromCookie(ck)
 	a.setupPaths(now, a.newPath(from, to.Addr(), PathActive, now), from.Port())
+	a.initAsconf(ck.localTSN, ck.peerTSN)
 	a.rx.init(ck.peerTSN, a.inStreams, a.cfg.RecvWindow)
 	a.established(now)
 	a.sendCookieAck = true

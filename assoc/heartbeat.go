@@ -20,7 +20,7 @@ import (
 // destination ... once per RTO"); the RTO backs off with each timeout.
 func (a *Association) scheduleHeartbeat(p *path, now time.Time) {
 	switch {
-	case a.state < StateEstablished:
+	case a.state < StateEstablished || p.gone:
 		p.hbDeadline = time.Time{}
 	case p.state == PathUnconfirmed || p.state == PathPF:
 		p.hbDeadline = now.Add(p.rto)

@@ -75,12 +75,13 @@ type path struct {
 	hbSent        time.Time // when it was sent: kept here, never trusted from the wire
 	lastData      time.Time // last DATA sent here, for idleness
 	lastHeard     time.Time // last packet of this association that arrived over this path
+	gone          bool      // its local address is being deleted (ASCONF): out of use for good
 }
 
 // usable reports whether data may go to p: active, or potentially failed
 // as a last resort (RFC 7829 section 3, "the sender MUST choose one of PF
 // destinations" when all are PF or inactive).
-func (p *path) usable() bool { return p.state == PathActive || p.state == PathPF }
+func (p *path) usable() bool { return !p.gone && (p.state == PathActive || p.state == PathPF) }
 
 func (a *Association) newPath(addr netip.AddrPort, local netip.Addr, state PathState, now time.Time) *path {
 	p := &path{
@@ -151,6 +152,9 @@ func (a *Association) setPathState(now time.Time, p *path, s PathState, why stri
 		a.scheduleHeartbeat(p, now)
 	}
 	a.pushEvent(PathChange{ID: p.id, Local: p.local, Addr: p.addr, State: s, Old: old, Active: s == PathActive, Reason: why})
+	if s == PathActive && len(a.asconf.ops) > 0 {
+		a.sendAsconf(now) // a request may have waited for a path
+	}
 }
 
 // pathError counts one unanswered retransmission or HEARTBEAT on p

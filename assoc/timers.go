@@ -12,6 +12,7 @@ const (
 	timerShutdown                    // T2-shutdown (section 9.2)
 	timerGuard                       // T5-shutdown-guard (section 9.2)
 	timerDelayedAck                  // delayed SACK (section 6.2)
+	timerAsconf                      // T4-RTO (RFC 5061 section 5.1)
 	numTimers
 )
 
@@ -75,6 +76,9 @@ func (a *Association) HandleTimeout(now time.Time) {
 	}
 	if a.timers.due(timerDelayedAck, now) {
 		a.rx.sackNow = true
+	}
+	if a.timers.due(timerAsconf, now) {
+		a.onAsconfTimeout(now)
 	}
 	for _, p := range a.paths {
 		if a.state == StateClosed {

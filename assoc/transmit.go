@@ -25,6 +25,9 @@ func (a *Association) PollTransmit(now time.Time, buf []byte) (Transmit, bool) {
 		return Transmit{}, false
 	}
 	room := min(a.cfg.MTU, cap(buf))
+	if a.auth.bundleAuth {
+		room -= a.authLen() // the peer wants chunks we bundle authenticated
+	}
 	// A SACK goes where the DATA it acknowledges came from (6.4); if
 	// that is not where data goes now, it gets a packet of its own.
 	r := &a.rx
@@ -88,6 +91,7 @@ func (a *Association) header(buf []byte) []byte {
 }
 
 func (a *Association) finish(p *path, b []byte) Transmit {
+	b = a.sealAuth(b) // in place: PollTransmit left room when it may be needed
 	chunk.SetChecksum(b)
 	a.stats.PacketsSent++
 	return Transmit{From: p.local, To: p.addr, Packet: b}

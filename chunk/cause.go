@@ -47,6 +47,20 @@ func (c CauseCode) String() string {
 	if int(c) < len(causeNames) && causeNames[c] != "" {
 		return causeNames[c]
 	}
+	switch c {
+	case CauseDeleteLastAddress:
+		return "Request to Delete Last Remaining IP Address"
+	case CauseResourceShortage:
+		return "Operation Refused Due to Resource Shortage"
+	case CauseDeleteSourceAddress:
+		return "Request to Delete Source IP Address"
+	case CauseIllegalAsconfAck:
+		return "Association Aborted Due to Illegal ASCONF-ACK"
+	case CauseNoAuthorization:
+		return "Request Refused - No Authorization"
+	case CauseUnsupportedHMAC:
+		return "Unsupported HMAC Identifier"
+	}
 	return fmt.Sprintf("CauseCode(%d)", uint16(c))
 }
 

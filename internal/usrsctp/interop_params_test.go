@@ -56,8 +56,13 @@ func types(ps []tlv) []uint16 {
 }
 
 // usrsctpExtensions are the parameters usrsctp puts in its INIT and INIT
-// ACK that pgsctp does not implement (README.md).
+// ACK; pgsctp implements the AUTH and ASCONF ones (authParams) and answers
+// them with its own, and no others (README.md).
 var usrsctpExtensions = []uint16{ptECN, ptForwardTSN, ptSupportedExt, ptRandom, ptHMACAlgo, ptChunkList}
+
+// authParams are the parameters that offer AUTH (RFC 4895) and, through
+// Supported Extensions, ASCONF (RFC 5061): pgsctp offers them too.
+var authParams = []uint16{ptSupportedExt, ptRandom, ptHMACAlgo, ptChunkList}
 
 // mayReport is the one of them whose type has the upper bits 11: RFC 9260
 // section 3.2.1, "11 - Skip this parameter and continue processing but
@@ -148,7 +153,7 @@ func TestInteropInitParamsListen(t *testing.T) {
 	var reported []uint16
 	for _, p := range ack {
 		switch p.Type {
-		case ptStateCookie, ptIPv4, ptIPv6:
+		case ptStateCookie, ptIPv4, ptIPv6, ptSupportedExt, ptRandom, ptHMACAlgo, ptChunkList:
 		case ptUnrecognized:
 			// Section 3.3.3: "Unrecognized Parameter ... This field
 			// contains the unrecognized parameter copied from the INIT
@@ -165,8 +170,8 @@ func TestInteropInitParamsListen(t *testing.T) {
 			}
 			reported = append(reported, inner[0].Type)
 		default:
-			// Anything else would claim a feature: Forward-TSN (PR-SCTP),
-			// Random/HMAC/Chunk List (AUTH), Supported Extensions, ECN.
+			// Anything else would claim a feature pgsctp lacks:
+			// Forward-TSN (PR-SCTP), ECN.
 			t.Errorf("pgsctp's INIT ACK carries %s, a feature it does not implement", paramName(p.Type))
 		}
 	}
@@ -225,8 +230,13 @@ func TestInteropInitParamsDial(t *testing.T) {
 	defer mu.Unlock()
 	t.Logf("pgsctp INIT parameters: %v", pnames(initParamsSent))
 	t.Logf("usrsctp INIT ACK parameters: %v", pnames(initAckParams))
+	for _, pt := range authParams {
+		if !slices.Contains(types(initParamsSent), pt) {
+			t.Errorf("pgsctp's INIT lacks %s: it offers AUTH and ASCONF", paramName(pt))
+		}
+	}
 	for _, p := range initParamsSent {
-		if slices.Contains(usrsctpExtensions, p.Type) {
+		if slices.Contains(usrsctpExtensions, p.Type) && !slices.Contains(authParams, p.Type) {
 			t.Errorf("pgsctp's INIT carries %s, a feature it does not implement", paramName(p.Type))
 		}
 	}
