@@ -302,3 +302,10 @@ func (e *Endpoint) SetConfig(cfg Config) {
 	e.cfg = cfg
 	e.limits = cfg.ReplyLimits.withDefaults()
 }
+
+// SetLocalAddrs replaces the addresses the INIT ACKs list (and the
+// associations accepted from now on use), keeping the rest of the
+// configuration.
+func (e *Endpoint) SetLocalAddrs(addrs []netip.Addr) {
+	e.cfg.LocalAddrs = cleanAddrs(addrs)
+}

@@ -40,6 +40,12 @@ type SCTPDialer struct {
 	live   map[*sctp.Association]*dialedState
 	close  atomic.Bool
 	health sctp.PathHealth
+
+	// The address watcher (addrwatch.go), started with the first
+	// association.
+	watchOnce sync.Once
+	watchStop chan struct{}
+	watchDone chan struct{}
 }
 
 type dialedState struct {
@@ -144,6 +150,12 @@ func (d *SCTPDialer) dialAssociation(ctx context.Context) (*sctp.Association, *d
 	st := &dialedState{since: time.Now()}
 	d.mu.Lock()
 	d.live[a] = st
+	if !d.close.Load() {
+		d.watchOnce.Do(func() {
+			d.watchStop, d.watchDone = make(chan struct{}), make(chan struct{})
+			go d.watchAddrs()
+		})
+	}
 	d.mu.Unlock()
 	d.Logger.Debug("association up", "server", addr, "local", a.LocalAddr())
 	go func() {
@@ -184,6 +196,15 @@ func JoinAddrs(addrs []string) (string, error) {
 func (d *SCTPDialer) Close() error {
 	d.init()
 	d.close.Store(true)
+	d.mu.Lock()
+	d.watchOnce.Do(func() {}) // no watcher from now on
+	stop, done := d.watchStop, d.watchDone
+	d.watchStop = nil
+	d.mu.Unlock()
+	if stop != nil {
+		close(stop)
+		<-done
+	}
 	d.mux.Close()
 	d.mu.Lock()
 	live := make([]*sctp.Association, 0, len(d.live))

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -99,6 +100,32 @@ func (l *SessionListener) Admit(addrs []netip.Addr) error {
 		return err
 	}
 	return nil
+}
+
+// AdmitAddr is the check of an address a client adds to a running
+// association (ASCONF), for sctp.Config.Assoc.AdmitAddr: it must be in
+// allowed_networks, as every address presented at the INIT must.
+func (l *SessionListener) AdmitAddr(a netip.Addr) error {
+	lim := l.limits.Load()
+	if len(lim.AllowedNetworks) > 0 && !inNetworks(a, lim.AllowedNetworks) {
+		err := fmt.Errorf("pgsctp: address %v is not in allowed_networks", a)
+		l.log.Warn("refusing an added address", "reason", err.Error())
+		return err
+	}
+	return nil
+}
+
+// SetLocalAddrs changes the listening addresses of every SCTP listener
+// and of the associations they carry (see sctp.Listener.SetLocalAddrs).
+func (l *SessionListener) SetLocalAddrs(ctx context.Context, addrs []netip.Addr) error {
+	l.mu.Lock()
+	ls := slices.Clone(l.listeners)
+	l.mu.Unlock()
+	var errs []error
+	for _, sl := range ls {
+		errs = append(errs, sl.SetLocalAddrs(ctx, addrs))
+	}
+	return errors.Join(errs...)
 }
 
 func inNetworks(a netip.Addr, nets []netip.Prefix) bool {

@@ -290,6 +290,18 @@ func (a *Association) handleEvent(ev assoc.Event) (closed bool) {
 		if h := a.cfg.PathHealth; h != nil && ev.Old == assoc.PathActive && ev.State != assoc.PathActive && ev.Reason != assoc.ReasonSharedFate {
 			h.failed(a, ev.Local, ev.Addr.Addr())
 		}
+	case assoc.AddressChange:
+		// Who changed what, and whether it took (RFC 5061).
+		who := "peer"
+		if ev.Local {
+			who = "local"
+		}
+		if ev.OK {
+			a.log.Info("sctp: address change", "by", who, "op", ev.Op, "addr", ev.Addr, "result", "done")
+		} else {
+			a.log.Warn("sctp: address change", "by", who, "op", ev.Op, "addr", ev.Addr, "result", "refused", "reason", ev.Reason)
+		}
+		a.sock.rekey(a, a.core.LocalTag(), a.keys())
 	case assoc.Restarted:
 		a.log.Info("sctp: peer restarted the association")
 		a.sock.rekey(a, a.core.LocalTag(), a.keys())

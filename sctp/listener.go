@@ -14,9 +14,8 @@ import (
 
 // Listener accepts associations on one SCTP port of one UDP socket.
 type Listener struct {
-	sock  *socket
-	addr  *Addr
-	addrs []netip.Addr // the local addresses (one zero address: any)
+	sock *socket
+	addr *Addr
 
 	mu       sync.Mutex // guards closed and the queue's sends
 	isClosed bool
@@ -49,11 +48,12 @@ func Listen(ctx context.Context, laddr string, cfg *Config) (*Listener, error) {
 	}
 	acfg := c.Assoc
 	acfg.LocalPort = port
+	// Explicit addresses bind the wildcard address of their family (both
+	// when they mix them) and filter: the set can then change while the
+	// listener runs (SetLocalAddrs) without a new socket.
 	bind := ips[0]
 	if ips[0].IsValid() {
 		acfg.LocalAddrs = ips
-	}
-	if len(ips) > 1 {
 		bind = netip.Addr{} // both families
 		if !dualStack(ips) {
 			bind = netip.IPv4Unspecified()
@@ -71,8 +71,8 @@ func Listen(ctx context.Context, laddr string, cfg *Config) (*Listener, error) {
 		return nil, &net.OpError{Op: "listen", Net: "sctp", Err: err}
 	}
 	s := newSocket(conn, c, ep)
-	if len(ips) > 1 {
-		s.locals = ips
+	if ips[0].IsValid() {
+		s.locals.Store(&ips)
 	}
 	la := conn.LocalAddr()
 	first := la.Addr()
@@ -81,7 +81,6 @@ func Listen(ctx context.Context, laddr string, cfg *Config) (*Listener, error) {
 	}
 	l := &Listener{
 		sock:   s,
-		addrs:  ips,
 		addr:   &Addr{IP: first, Port: port, UDPPort: la.Port()},
 		queue:  make(chan *Association, c.AcceptBacklog),
 		closed: make(chan struct{}),
@@ -153,12 +152,13 @@ func (l *Listener) Addr() net.Addr { return l.addr }
 
 // Addrs are the listening addresses, each with the SCTP and UDP ports.
 func (l *Listener) Addrs() []*Addr {
-	out := make([]*Addr, len(l.addrs))
-	for i, ip := range l.addrs {
-		out[i] = &Addr{IP: ip, Port: l.addr.Port, UDPPort: l.addr.UDPPort}
+	ips := l.sock.locals.Load()
+	if ips == nil {
+		return []*Addr{l.addr}
 	}
-	if len(l.addrs) == 1 {
-		out[0] = l.addr
+	out := make([]*Addr, len(*ips))
+	for i, ip := range *ips {
+		out[i] = &Addr{IP: ip, Port: l.addr.Port, UDPPort: l.addr.UDPPort}
 	}
 	return out
 }

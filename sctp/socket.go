@@ -31,9 +31,11 @@ type socket struct {
 	cfg  *settings
 	log  *slog.Logger
 	// locals, if set, are the only local addresses this socket serves:
-	// a listener on several addresses binds the wildcard address and
-	// ignores datagrams to others.
-	locals []netip.Addr
+	// a listener on explicit addresses binds the wildcard and ignores
+	// datagrams to others. Replaced whole by Listener.SetLocalAddrs.
+	locals atomic.Pointer[[]netip.Addr]
+	// epLocals is a new address set for ep, applied by the reader.
+	epLocals atomic.Pointer[[]netip.Addr]
 
 	// ep is used only by the reader goroutine.
 	ep *assoc.Endpoint
@@ -166,7 +168,7 @@ func (s *socket) dispatch(now time.Time, m *udpencap.Message, epBuf []byte) {
 	local := s.conn.LocalAddr().Addr()
 	if m.Local.IsValid() {
 		local = m.Local
-		if s.locals != nil && !slices.Contains(s.locals, local) {
+		if ls := s.locals.Load(); ls != nil && !slices.Contains(*ls, local) {
 			return
 		}
 	}
@@ -190,6 +192,9 @@ func (s *socket) dispatch(now time.Time, m *udpencap.Message, epBuf []byte) {
 	}
 	if c := s.epConfig.Swap(nil); c != nil {
 		s.ep.SetConfig(*c)
+	}
+	if ls := s.epLocals.Swap(nil); ls != nil {
+		s.ep.SetLocalAddrs(*ls)
 	}
 	reply, ok, na := s.ep.HandlePacket(now, m.Addr, to, pkt, epBuf)
 	if ok {

@@ -109,6 +109,7 @@ func sctpConfig(v *config.Values, log *slog.Logger) *sctp.Config {
 	a.AssocMaxRetrans = int(v.Int("sctp_association_max_retrans"))
 	a.PathMaxRetrans = int(v.Int("sctp_path_max_retrans"))
 	a.PFMaxRetrans = int(v.Int("sctp_pf_retrans"))
+	a.NoASCONF = !v.Bool("sctp_asconf")
 	a.MaxInitRetransmits = int(v.Int("sctp_max_init_retransmits"))
 	a.HBInterval = v.Duration("sctp_heartbeat_interval")
 	if a.HBInterval == 0 {

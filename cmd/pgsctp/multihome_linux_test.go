@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -105,7 +106,12 @@ func startLabBridge(t *testing.T, o labOpts) *labBridge {
 // of its own).
 func startLabBridgeWith(t *testing.T, o labOpts, pg *pgtest.Server) *labBridge {
 	t.Helper()
-	lab := netns.NewLabT(t, o.LabConfig)
+	return startLabBridgeOn(t, netns.NewLabT(t, o.LabConfig), o, pg)
+}
+
+// startLabBridgeOn is startLabBridgeWith in a lab the test made.
+func startLabBridgeOn(t *testing.T, lab *netns.Lab, o labOpts, pg *pgtest.Server) *labBridge {
+	t.Helper()
 	if pg == nil {
 		pg = pgtest.Start(t, pgtest.Options{})
 	}
@@ -420,5 +426,76 @@ func TestLabMixedFamilies(t *testing.T) {
 		if p.Data && !p.Addr.Addr().Is6() {
 			t.Errorf("data goes to %v with IPv4 dead", p.Addr)
 		}
+	}
+}
+
+// Moving house (RFC 5061): pgbench runs through proxy and server while the
+// client gets a new link (its address appears) and then loses its old one
+// (the address goes and the link dies), so no link is the same at the end
+// as at the start. The proxy follows the host's addresses ('*') and moves
+// every association with ASCONF: no transaction fails, and the idle psql
+// session opened on the old link answers on the new one.
+func TestLabMovingHouse(t *testing.T) {
+	lab := netns.NewLabT(t, netns.LabConfig{ClientLinks: 2, ServerLinks: 1})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	oldLink, newLink := lab.ClientLinks[0], lab.ClientLinks[1]
+	if err := lab.RemoveAddr(ctx, newLink); err != nil {
+		t.Fatal(err)
+	}
+	b := startLabBridgeOn(t, lab, labOpts{}, nil)
+	idle := b.psqlSession(t)
+	idle.ask(t, "on the old link")
+	if out, err := b.pgbench(ctx, "-i", "-s", "1", "-q").CombinedOutput(); err != nil {
+		t.Fatalf("pgbench -i: %v\n%s", err, out)
+	}
+	cmd := b.pgbench(ctx, "-c", "4", "-j", "2", "-T", "10", "-P", "1")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Second)
+	if err := lab.RestoreAddr(ctx, newLink); err != nil {
+		t.Fatal(err)
+	}
+	appeared := time.Now()
+	for time.Since(appeared) < 3*time.Second {
+		// A measurement for the log, not an assertion: how long from the
+		// address appearing to a confirmed path from it.
+		if slices.ContainsFunc(pathsOf(b.status(t, b.proxyAdm)), func(p assoc.PathStats) bool {
+			return p.Local == newLink.Addr && p.State == assoc.PathActive
+		}) {
+			t.Logf("new address in use %v after it appeared", time.Since(appeared).Round(time.Millisecond))
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(3*time.Second - time.Since(appeared))
+	// The old address goes, the default route moves to the new link (as
+	// DHCP would), and the old link dies.
+	if err := lab.RemoveAddr(ctx, oldLink); err != nil {
+		t.Fatal(err)
+	}
+	if err := lab.SetDefaultRoute(ctx, newLink); err != nil {
+		t.Fatal(err)
+	}
+	if err := lab.Fail(ctx, oldLink); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	t.Logf("pgbench while moving from %s to %s:\n%s", oldLink.Addr, newLink.Addr, out.String())
+	if err != nil || !strings.Contains(out.String(), "number of failed transactions: 0 ") {
+		t.Fatalf("pgbench: %v (a client lost its session, or transactions failed)", err)
+	}
+	idle.ask(t, "on the new link")
+	r := b.status(t, b.proxyAdm)
+	for _, p := range pathsOf(r) {
+		if p.Local == oldLink.Addr {
+			t.Errorf("a path from the old address is left: %+v", p)
+		}
+	}
+	if !strings.Contains(b.proxy.log.String(), "address change") {
+		t.Errorf("the proxy logged no address change:\n%s", b.proxy.log.String())
 	}
 }

@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"os/signal"
 	"strconv"
@@ -63,29 +65,21 @@ func runServer(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 	sl := pgfront.NewSessionListener(limits(v), log)
 	cfg := sctpConfig(v, log)
 	cfg.Assoc.Admit = sl.Admit
+	cfg.Assoc.AdmitAddr = sl.AdmitAddr
 	cfg.UDPPort = int(v.Int("udp_port"))
 	port := strconv.FormatInt(v.Int("port"), 10)
 	// One listener for every address: each association is multihomed
 	// over all of them. '*' listens everywhere, each association on the
 	// address its client reached.
-	var hosts []string
-	for _, host := range v.List("listen_addresses") {
-		if host == "*" {
-			hosts = []string{""}
-			break
-		}
-		if strings.Contains(host, ":") {
-			host = "[" + host + "]"
-		}
-		hosts = append(hosts, host)
-	}
-	laddr := strings.Join(hosts, ",") + ":" + port
+	laddr := listenAddr(v.List("listen_addresses"), port)
 	if _, err := sl.Listen(ctx, laddr, cfg); err != nil {
 		log.Error("cannot listen", "address", laddr, "err", err)
 		sl.Close()
 		return 1
 	}
-	listening := sl.Addrs()
+	var listening atomic.Pointer[[]string]
+	addrs := sl.Addrs()
+	listening.Store(&addrs)
 
 	var upstream atomic.Pointer[[2]string]
 	setUpstream := func(v *config.Values) string {
@@ -111,7 +105,7 @@ func runServer(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 	}
 	started := time.Now()
 	report := func() pgfront.Report {
-		return pgfront.Report{Role: "server", PID: os.Getpid(), Started: started, Listen: listening,
+		return pgfront.Report{Role: "server", PID: os.Getpid(), Started: started, Listen: *listening.Load(),
 			Upstream: upstream.Load()[1], Associations: sl.Status(), Sessions: pgfront.Sessions(relay)}
 	}
 	actx, stopAdmin := context.WithCancel(context.Background())
@@ -129,19 +123,69 @@ func runServer(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 		defer close(served)
 		relay.Serve(serveCtx, sl)
 	}()
-	log.Info("pgsctp server ready", "listen", strings.Join(listening, ","), "upstream", target, "admin_socket", admin)
+	log.Info("pgsctp server ready", "listen", strings.Join(addrs, ","), "upstream", target, "admin_socket", admin)
 
 	d.run(ctx, func(v *config.Values) {
 		sl.SetLimits(limits(v))
 		c := sctpConfig(v, log)
 		c.Assoc.Admit = sl.Admit
+		c.Assoc.AdmitAddr = sl.AdmitAddr
 		sl.SetConfig(c)
 		setUpstream(v)
+		// listen_addresses: running associations follow (ASCONF).
+		if next := listenAddr(v.List("listen_addresses"), port); next != laddr {
+			if err := setListenAddrs(sl, v.List("listen_addresses")); err != nil {
+				log.Error("listen_addresses not applied", "err", err)
+				return
+			}
+			laddr = next
+			addrs := sl.Addrs()
+			listening.Store(&addrs)
+			log.Info("listen addresses changed", "listen", strings.Join(addrs, ","))
+		}
 	})
 	sl.Close() // graceful SHUTDOWN of every association
 	stopServe()
 	<-served
 	return 0
+}
+
+// listenAddr is the sctp.Listen address of listen_addresses: every
+// address with the port, or the empty host for '*'.
+func listenAddr(hosts []string, port string) string {
+	var hs []string
+	for _, host := range hosts {
+		if host == "*" {
+			return ":" + port
+		}
+		if strings.Contains(host, ":") {
+			host = "[" + host + "]"
+		}
+		hs = append(hs, host)
+	}
+	return strings.Join(hs, ",") + ":" + port
+}
+
+// setListenAddrs applies a new listen_addresses to the running listener.
+func setListenAddrs(sl *pgfront.SessionListener, hosts []string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var ips []netip.Addr
+	for _, h := range hosts {
+		if h == "*" {
+			return errors.New("switching to or from '*' needs a restart")
+		}
+		ip, err := netip.ParseAddr(strings.Trim(h, "[]"))
+		if err != nil {
+			found, err := net.DefaultResolver.LookupNetIP(ctx, "ip", h)
+			if err != nil || len(found) == 0 {
+				return fmt.Errorf("address %q: %v", h, err)
+			}
+			ip = found[0]
+		}
+		ips = append(ips, ip.Unmap())
+	}
+	return sl.SetLocalAddrs(ctx, ips)
 }
 
 func limits(v *config.Values) pgfront.Limits {

@@ -565,10 +565,11 @@ func grep(s, prefix string) string {
 }
 
 func TestContextsAreDeliberate(t *testing.T) {
-	// Settings bound to sockets opened at start need a restart; policies
-	// and protocol timers apply on reload.
+	// Settings bound to sockets opened at start need a restart; policies,
+	// protocol timers and the addresses of associations (ASCONF) apply on
+	// reload.
 	restart := map[string][]string{
-		"server": {"admin_socket", "listen_addresses", "metrics_listen", "port", "udp_port"},
+		"server": {"admin_socket", "metrics_listen", "port", "udp_port"},
 		"proxy":  {"admin_socket", "listen", "multiplex", "port", "socket_dir", "udp_port"},
 	}
 	for _, s := range []*Set{Server(), Proxy()} {

@@ -15,8 +15,8 @@ import (
 // PostgreSQL.
 func Server() *Set {
 	s := []*Setting{
-		{Name: "listen_addresses", Type: List, Default: "127.0.0.1", Context: Restart, Check: checkListenAddresses,
-			Description: "local addresses to accept SCTP on, comma-separated; several make the server multihomed; '*' means all"},
+		{Name: "listen_addresses", Type: List, Default: "127.0.0.1", Context: Reload, Check: checkListenAddresses,
+			Description: "local addresses to accept SCTP on, comma-separated; several make the server multihomed; '*' means all; a reload changes the addresses of running associations too (ASCONF), except to or from '*'"},
 		{Name: "port", Type: Int, Default: "5432", Min: 1, Max: 65535, Context: Restart,
 			Description: "SCTP port clients connect to"},
 		{Name: "udp_port", Type: Int, Default: "9899", Min: 1, Max: 65535, Context: Restart,
@@ -65,7 +65,7 @@ func Proxy() *Set {
 		{Name: "udp_port", Type: Int, Default: "0", Min: 0, Max: 65535, Context: Restart,
 			Description: "local UDP port for SCTP encapsulation; 0 picks a free one"},
 		{Name: "local_addresses", Type: List, Default: "*", Context: Reload, Check: checkLocalAddresses,
-			Description: "this host's addresses an association lists and sends from, comma-separated; several make it multihomed; '*' means every address that can reach the server (only loopback for a server on loopback); applies to new associations"},
+			Description: "this host's addresses an association lists and sends from, comma-separated; several make it multihomed; '*' means every address that can reach the server (only loopback for a server on loopback), followed as links come and go; running associations follow changes (ASCONF)"},
 		{Name: "peer_udp_port", Type: Int, Default: "9899", Min: 1, Max: 65535, Context: Reload,
 			Description: "the server's UDP port (its udp_port); applies to new associations"},
 		{Name: "multiplex", Type: Bool, Default: "off", Context: Restart,
@@ -112,6 +112,8 @@ func sctpSettings() []*Setting {
 			Description: "Association.Max.Retrans: consecutive retransmissions before the association is declared lost"},
 		{Name: "sctp_path_max_retrans", Type: Int, Default: "8", Min: 1, Max: 1000, Context: Reload,
 			Description: "Path.Max.Retrans: consecutive errors before a path is marked inactive (RFC 9260 suggests 5, with a 10 times longer RTO.Min)"},
+		{Name: "sctp_asconf", Type: Bool, Default: "on", Context: Reload,
+			Description: "offer dynamic addresses (ASCONF, RFC 5061, authenticated with AUTH, RFC 4895) so addresses can change while sessions run; off for peers whose addresses must not change; applies to new associations"},
 		{Name: "sctp_pf_retrans", Type: Int, Default: "0", Min: 0, Max: 1000, Context: Reload,
 			Description: "PotentiallyFailed.Max.Retrans (RFC 7829): errors a path may have before data moves to another path; 0 moves at the first timeout; sctp_path_max_retrans or more turns SCTP-PF off"},
 		{Name: "sctp_max_init_retransmits", Type: Int, Default: "8", Min: 0, Max: 1000, Context: Reload,

@@ -33,6 +33,8 @@ type Link struct {
 	Addr6     netip.Addr // the end's IPv6 address (zero without IPv6)
 	router    netip.Addr
 	router6   netip.Addr
+	end       *NS
+	table     string
 	failed    []string // the families Fail blocked: "-4", "-6"
 }
 
@@ -105,6 +107,8 @@ func (l *Lab) addLink(ctx context.Context, end *NS, side string, i int, net [2]b
 		RouterDev: fmt.Sprintf("pg%sr%s%d", l.id, side, i),
 		Addr:      netip.AddrFrom4([4]byte{net[0], net[1], byte(i), 2}),
 		router:    netip.AddrFrom4([4]byte{net[0], net[1], byte(i), 1}),
+		end:       end,
+		table:     fmt.Sprint(100 + i),
 	}
 	if v6 {
 		lk.Addr6 = netip.MustParseAddr(fmt.Sprintf("%s:%x::2", prefix, i))
@@ -226,6 +230,28 @@ func failRules(lk *Link, fams []string, op string) [][]string {
 		}
 	}
 	return rs
+}
+
+// RemoveAddr takes the IPv4 address of link lk off its end, the link
+// staying up, as when a lease ends or a cable moves to another network.
+func (l *Lab) RemoveAddr(ctx context.Context, lk *Link) error {
+	return lk.end.Run(ctx, "ip", "addr", "del", lk.Addr.String()+"/24", "dev", lk.Dev)
+}
+
+// RestoreAddr gives link lk its IPv4 address again, with its routing
+// table's default route (which went with the address), as when a new
+// link comes up.
+func (l *Lab) RestoreAddr(ctx context.Context, lk *Link) error {
+	if err := lk.end.Run(ctx, "ip", "addr", "add", lk.Addr.String()+"/24", "dev", lk.Dev); err != nil {
+		return err
+	}
+	return lk.end.Run(ctx, "ip", "route", "replace", "default", "via", lk.router.String(), "dev", lk.Dev, "table", lk.table)
+}
+
+// SetDefaultRoute makes link lk its end's default route for packets whose
+// source address the host picks.
+func (l *Lab) SetDefaultRoute(ctx context.Context, lk *Link) error {
+	return lk.end.Run(ctx, "ip", "route", "replace", "default", "via", lk.router.String(), "dev", lk.Dev)
 }
 
 // Close removes the links and the namespaces.

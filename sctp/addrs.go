@@ -1,0 +1,78 @@
+package sctp
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/pgsctp/pgsctp/assoc"
+)
+
+// SetLocalAddrs changes the association's local addresses while it runs
+// (RFC 5061 ASCONF, authenticated with RFC 4895 AUTH): addresses new to
+// it are added, those missing deleted, one request at a time; data keeps
+// flowing throughout. It returns once the change is under way; the log
+// and LocalAddrs show when the peer has acknowledged it. It fails when
+// the peer does not support dynamic addresses. The association's socket
+// must be able to send from the new addresses: a dialed association's is
+// bound to the wildcard address of the families it started with.
+func (a *Association) SetLocalAddrs(ctx context.Context, addrs []netip.Addr) error {
+	var err error
+	if e := a.do(ctx, func(now time.Time) { err = a.core.SetLocalAddrs(now, addrs) }); e != nil {
+		if errors.Is(e, errEnded) {
+			e = assoc.ErrClosed
+		}
+		return a.opError("set local addresses", e)
+	}
+	return a.opError("set local addresses", err)
+}
+
+// LocalAddrs are the local addresses the peer knows (acknowledged).
+func (a *Association) LocalAddrs() []netip.Addr {
+	var out []netip.Addr
+	_ = a.do(context.Background(), func(time.Time) { out = a.core.LocalAddrs() })
+	return out
+}
+
+// SetLocalAddrs changes the listening addresses while the listener runs:
+// new associations list the new set, datagrams to the new addresses are
+// accepted, and every association the listener carries adds and deletes
+// addresses to match (ASCONF; associations whose peer does not support
+// it keep theirs). Only a listener started on explicit addresses can
+// change them. It returns the associations' errors, joined.
+func (l *Listener) SetLocalAddrs(ctx context.Context, addrs []netip.Addr) error {
+	s := l.sock
+	fail := func(err error) error { return &net.OpError{Op: "set local addresses", Net: "sctp", Addr: l.addr, Err: err} }
+	if s.locals.Load() == nil {
+		return fail(errors.New("the listener was started on every address ('*'), not explicit ones"))
+	}
+	var ips []netip.Addr
+	for _, ip := range addrs {
+		if ip = ip.Unmap(); ip.IsValid() && !ip.IsUnspecified() && !slices.Contains(ips, ip) {
+			ips = append(ips, ip)
+		}
+	}
+	if len(ips) == 0 {
+		return fail(errors.New("no address"))
+	}
+	s.locals.Store(&ips)
+	s.epLocals.Store(&ips) // for the endpoint's next INIT ACKs
+	s.mu.Lock()
+	var live []*Association
+	for _, a := range s.byTag {
+		if !slices.Contains(live, a) {
+			live = append(live, a)
+		}
+	}
+	s.mu.Unlock()
+	var errs []error
+	for _, a := range live {
+		if err := a.SetLocalAddrs(ctx, ips); err != nil && !errors.Is(err, assoc.ErrNoASCONF) && !errors.Is(err, assoc.ErrNotEstablished) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
