@@ -45,7 +45,9 @@ func (a *Association) LocalAddrs() []netip.Addr {
 // change them. It returns the associations' errors, joined.
 func (l *Listener) SetLocalAddrs(ctx context.Context, addrs []netip.Addr) error {
 	s := l.sock
-	fail := func(err error) error { return &net.OpError{Op: "set local addresses", Net: "sctp", Addr: l.addr, Err: err} }
+	fail := func(err error) error {
+		return &net.OpError{Op: "set local addresses", Net: "sctp", Addr: l.addr, Err: err}
+	}
 	if s.locals.Load() == nil {
 		return fail(errors.New("the listener was started on every address ('*'), not explicit ones"))
 	}
