@@ -95,6 +95,11 @@ type labBridge struct {
 type labOpts struct {
 	netns.LabConfig
 	multiplex bool
+	// serverConf, if set, is the server's pgsctp.conf: it then listens
+	// on the addresses the file says (listen_addresses), which a test
+	// may change and reload with SIGHUP, and the proxy dials the first
+	// server link only.
+	serverConf string
 }
 
 func startLabBridge(t *testing.T, o labOpts) *labBridge {
@@ -133,8 +138,13 @@ func startLabBridgeOn(t *testing.T, lab *netns.Lab, o labOpts, pg *pgtest.Server
 		}
 	}
 	addrs := strings.Join(hosts, ",") + ":5432"
-	b.server = startInNS(t, lab.Server, "server", "--listen", addrs,
-		"--upstream", b.pg.SocketDir, "--upstream-port", strconv.Itoa(b.pg.Port), "--admin-socket", b.serverAdm)
+	listen := []string{"--listen", addrs}
+	if o.serverConf != "" {
+		listen = []string{"-c", o.serverConf}
+		addrs = lab.ServerLinks[0].Addr.String() + ":5432"
+	}
+	b.server = startInNS(t, lab.Server, append(append([]string{"server"}, listen...),
+		"--upstream", b.pg.SocketDir, "--upstream-port", strconv.Itoa(b.pg.Port), "--admin-socket", b.serverAdm)...)
 	b.server.waitLog(t, "pgsctp server ready")
 	pargs := []string{"proxy", "--server", addrs, "--local-addresses", "*",
 		"--socket-dir", b.sockDir, "--port", strconv.Itoa(b.port), "--admin-socket", b.proxyAdm}
@@ -497,5 +507,56 @@ func TestLabMovingHouse(t *testing.T) {
 	}
 	if !strings.Contains(b.proxy.log.String(), "address change") {
 		t.Errorf("the proxy logged no address change:\n%s", b.proxy.log.String())
+	}
+}
+
+// The server's addresses change under load with SIGHUP: listen_addresses
+// gains a second address (every running association adds it with ASCONF)
+// and then loses the first (deleted, and its link dies). pgbench goes on
+// with no failed transaction.
+func TestLabServerAddressesReload(t *testing.T) {
+	lab := netns.NewLabT(t, netns.LabConfig{ClientLinks: 1, ServerLinks: 2})
+	conf := filepath.Join(t.TempDir(), "pgsctp.conf")
+	s0, s1 := lab.ServerLinks[0].Addr, lab.ServerLinks[1].Addr
+	write := func(addrs string) {
+		if err := os.WriteFile(conf, []byte("listen_addresses = '"+addrs+"'\nport = 5432\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(s0.String())
+	b := startLabBridgeOn(t, lab, labOpts{serverConf: conf}, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if out, err := b.pgbench(ctx, "-i", "-s", "1", "-q").CombinedOutput(); err != nil {
+		t.Fatalf("pgbench -i: %v\n%s", err, out)
+	}
+	cmd := b.pgbench(ctx, "-c", "4", "-j", "2", "-T", "9", "-P", "1")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Second)
+	write(s0.String() + "," + s1.String())
+	b.server.cmd.Process.Signal(syscall.SIGHUP)
+	time.Sleep(3 * time.Second)
+	write(s1.String())
+	b.server.cmd.Process.Signal(syscall.SIGHUP)
+	time.Sleep(time.Second)
+	if err := lab.Fail(ctx, lab.ServerLinks[0]); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	t.Logf("pgbench while the server moved from %v to %v:\n%s", s0, s1, out.String())
+	if err != nil || !strings.Contains(out.String(), "number of failed transactions: 0 ") {
+		t.Fatalf("pgbench: %v (a client lost its session, or transactions failed)", err)
+	}
+	for _, p := range pathsOf(b.status(t, b.proxyAdm)) {
+		if p.Addr.Addr() == s0 {
+			t.Errorf("the proxy still has a path to the deleted server address: %+v", p)
+		}
+	}
+	if !strings.Contains(b.server.log.String(), "listen addresses changed") {
+		t.Errorf("the server did not apply the reload:\n%s", b.server.log.String())
 	}
 }
