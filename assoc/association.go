@@ -614,3 +614,22 @@ func (a *Association) Stats() Stats {
 // Streams returns the negotiated stream counts: how many streams this end
 // may send on and how many the peer may.
 func (a *Association) Streams() (outbound, inbound uint16) { return a.outStreams, a.inStreams }
+
+// UpdateTimers applies the protocol settings of c that may change while
+// an association runs (a configuration reload): RTO.Initial, RTO.Min and
+// RTO.Max (each path's RTO is brought within the new bounds), Max.Burst,
+// Association.Max.Retrans, Path.Max.Retrans, PotentiallyFailed.Max.Retrans,
+// HB.interval (from each path's next heartbeat on) and the SACK delay.
+// Everything negotiated or sized at the handshake (streams, windows, MTU,
+// addresses, AUTH) stays.
+func (a *Association) UpdateTimers(c Config) {
+	c = c.withDefaults()
+	a.cfg.RTOInitial, a.cfg.RTOMin, a.cfg.RTOMax = c.RTOInitial, c.RTOMin, c.RTOMax
+	a.cfg.MaxBurst = c.MaxBurst
+	a.cfg.AssocMaxRetrans, a.cfg.PathMaxRetrans, a.cfg.PFMaxRetrans = c.AssocMaxRetrans, c.PathMaxRetrans, c.PFMaxRetrans
+	a.cfg.HBInterval = c.HBInterval
+	a.cfg.DelayedAckTime = c.DelayedAckTime
+	for _, p := range a.paths {
+		p.rto = a.clampRTO(p.rto)
+	}
+}

@@ -76,10 +76,24 @@ func (d *SCTPDialer) init() {
 	})
 }
 
-// SetConfig replaces the configuration for associations dialed from now on.
+// SetConfig replaces the configuration for associations dialed from now
+// on; running ones take the settings that may change while they run
+// (sctp.Association.UpdateTimers), and their addresses follow
+// cfg.LocalAddrs (watchAddrs).
 func (d *SCTPDialer) SetConfig(cfg *sctp.Config) {
 	d.init()
 	d.cfg.Store(cfg)
+	d.mu.Lock()
+	live := make([]*sctp.Association, 0, len(d.live))
+	for a := range d.live {
+		live = append(live, a)
+	}
+	d.mu.Unlock()
+	for _, a := range live {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		a.UpdateTimers(ctx, cfg)
+		cancel()
+	}
 }
 
 // SetServers replaces the server addresses for associations dialed from now on.

@@ -62,19 +62,39 @@ func (l *Listener) SetLocalAddrs(ctx context.Context, addrs []netip.Addr) error 
 	}
 	s.locals.Store(&ips)
 	s.epLocals.Store(&ips) // for the endpoint's next INIT ACKs
-	s.mu.Lock()
-	var live []*Association
-	for _, a := range s.byTag {
-		if !slices.Contains(live, a) {
-			live = append(live, a)
-		}
-	}
-	s.mu.Unlock()
 	var errs []error
-	for _, a := range live {
+	for _, a := range s.live() {
 		if err := a.SetLocalAddrs(ctx, ips); err != nil && !errors.Is(err, assoc.ErrNoASCONF) && !errors.Is(err, assoc.ErrNotEstablished) {
 			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// UpdateTimers applies the protocol settings of cfg that may change while
+// the association runs (see assoc.Association.UpdateTimers: RTO bounds,
+// Max.Burst, retransmission limits, SCTP-PF threshold, HB.interval, SACK
+// delay), with the same defaults as a new association would get.
+func (a *Association) UpdateTimers(ctx context.Context, cfg *Config) error {
+	c := resolve(cfg).Assoc
+	if err := a.do(ctx, func(time.Time) { a.core.UpdateTimers(c) }); err != nil {
+		if errors.Is(err, errEnded) {
+			err = assoc.ErrClosed
+		}
+		return a.opError("update timers", err)
+	}
+	return nil
+}
+
+// live lists the associations the socket carries now.
+func (s *socket) live() []*Association {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []*Association
+	for _, a := range s.byTag {
+		if !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	return out
 }

@@ -27,13 +27,22 @@ func (a *Association) OutboundStreams() uint16 {
 }
 
 // SetConfig changes the protocol parameters (cfg.Assoc) of associations
-// the listener accepts from now on: a configuration reload. Existing
-// associations keep theirs; the socket settings (UDP port, queues) are
-// fixed at Listen.
+// the listener accepts from now on: a configuration reload. Running
+// associations take the settings that may change while they run (their
+// UpdateTimers); the socket settings (UDP port, queues) are fixed at
+// Listen, and the addresses change with SetLocalAddrs.
 func (l *Listener) SetConfig(cfg *Config) {
 	c := resolve(cfg).Assoc
 	c.LocalPort = l.addr.Port
+	if ls := l.sock.locals.Load(); ls != nil {
+		c.LocalAddrs = *ls
+	}
 	l.sock.epConfig.Store(&c)
+	for _, a := range l.sock.live() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		a.UpdateTimers(ctx, cfg)
+		cancel()
+	}
 }
 
 // InboundStreams is the number of streams the peer may send on, as

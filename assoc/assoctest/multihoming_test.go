@@ -550,3 +550,31 @@ func TestMultihomingSuspectPath(t *testing.T) {
 		t.Fatalf("path not back after the link healed: %+v", p.A.Stats().Paths)
 	}
 }
+
+// A configuration reload reaches a running association (UpdateTimers):
+// RTO.Min raised from 100ms to 300ms, the next timeout comes 300ms after
+// the send, and the path goes PF then.
+func TestUpdateTimersRunning(t *testing.T) {
+	p := failover(t)
+	c := mhConfig()
+	c.RTOMin = 300 * ms
+	p.A.Assoc.UpdateTimers(c)
+	if rto := pathsOf(p.A)[a1.String()+">"+z1.String()].RTO; rto != 300*ms {
+		t.Fatalf("RTO %v after the reload, want the new RTO.Min 300ms", rto)
+	}
+	p.Link(a1, z1).Down, p.Link(z1, a1).Down = true, true
+	sent := p.Now()
+	p.A.Enqueue(0, 0, []byte("x"), assoc.SendOptions{})
+	if !p.RunUntil(func() bool { return len(p.Z.Messages) == 2 }, 5*time.Second) {
+		t.Fatal("not delivered")
+	}
+	for _, e := range p.A.Events {
+		if c, ok := e.Event.(assoc.PathChange); ok && c.State == assoc.PathPF {
+			if d := e.At.Sub(sent); d != 300*ms {
+				t.Errorf("PF %v after the send, want 300ms", d)
+			}
+			return
+		}
+	}
+	t.Error("no PF transition")
+}

@@ -71,11 +71,17 @@ const (
 	// Restart: read at start only; a change on reload is reported and
 	// ignored until the program restarts.
 	Restart
+	// Live: applied on SIGHUP to new associations and to the running
+	// ones too.
+	Live
 )
 
 func (c Context) String() string {
-	if c == Restart {
+	switch c {
+	case Restart:
 		return "restart"
+	case Live:
+		return "live"
 	}
 	return "reload"
 }

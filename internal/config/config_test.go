@@ -543,14 +543,14 @@ func TestDescribe(t *testing.T) {
 	var b bytes.Buffer
 	Server().Describe(&b)
 	for _, w := range []string{
-		"sctp_delayed_ack", "200ms", "0..500ms",
-		"listen_addresses", "restart",
+		"sctp_delayed_ack", "20ms", "0..500ms",
+		"udp_port", "restart", "live",
 	} {
 		if !strings.Contains(b.String(), w) {
 			t.Errorf("Describe lacks %q", w)
 		}
 	}
-	if line := grep(b.String(), "sctp_rto_initial"); !strings.Contains(line, " 1s ") || !strings.Contains(line, " ms ") || !strings.Contains(line, "reload") {
+	if line := grep(b.String(), "sctp_rto_initial"); !strings.Contains(line, " 1s ") || !strings.Contains(line, " ms ") || !strings.Contains(line, "live") {
 		t.Errorf("sctp_rto_initial line %q", line)
 	}
 }

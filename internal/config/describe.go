@@ -54,7 +54,8 @@ func (s *Set) Sample(w io.Writer) error {
 # Memory units: B kB MB GB TB (x1024). Time units: us ms s min h d.
 # "include 'file'", "include_if_exists 'file'" and "include_dir 'dir'"
 # read other files, relative to this file's directory.
-# (reload): applied on SIGHUP. (restart): read at start only.
+# (reload): applied on SIGHUP. (live): on SIGHUP, to running associations
+# too. (restart): read at start only.
 # Command-line flags override this file, also after a reload.
 `)
 	for _, st := range s.settings {

@@ -97,35 +97,36 @@ const (
 // HB.interval 5 s, Path.Max.Retrans 8 (sctp.DefaultRTOMin and the others
 // say why and what it costs), and SCTP-PF's PotentiallyFailed.Max.Retrans
 // 0 (RFC 7829). All apply on reload to associations set up afterwards;
-// running associations keep what they negotiated.
+// the timers and retransmission limits (context "live") to running
+// associations too.
 func sctpSettings() []*Setting {
 	return []*Setting{
-		{Name: "sctp_rto_initial", Type: Duration, Unit: "ms", Default: "1s", Min: ms, Max: day, Context: Reload,
+		{Name: "sctp_rto_initial", Type: Duration, Unit: "ms", Default: "1s", Min: ms, Max: day, Context: Live,
 			Description: "RTO.Initial: retransmission timeout before any RTT is measured"},
-		{Name: "sctp_rto_min", Type: Duration, Unit: "ms", Default: "100ms", Min: ms, Max: day, Context: Reload,
+		{Name: "sctp_rto_min", Type: Duration, Unit: "ms", Default: "100ms", Min: ms, Max: day, Context: Live,
 			Description: "RTO.Min: lower bound of the retransmission timeout, and so about the failover time of a busy path (RFC 9260 suggests 1s)"},
-		{Name: "sctp_rto_max", Type: Duration, Unit: "ms", Default: "60s", Min: ms, Max: day, Context: Reload,
+		{Name: "sctp_rto_max", Type: Duration, Unit: "ms", Default: "60s", Min: ms, Max: day, Context: Live,
 			Description: "RTO.Max: upper bound of the retransmission timeout"},
-		{Name: "sctp_max_burst", Type: Int, Default: "4", Min: 1, Max: 1000, Context: Reload,
+		{Name: "sctp_max_burst", Type: Int, Default: "4", Min: 1, Max: 1000, Context: Live,
 			Description: "Max.Burst: most new packets sent at once on one SACK"},
-		{Name: "sctp_association_max_retrans", Type: Int, Default: "10", Min: 1, Max: 1000, Context: Reload,
+		{Name: "sctp_association_max_retrans", Type: Int, Default: "10", Min: 1, Max: 1000, Context: Live,
 			Description: "Association.Max.Retrans: consecutive retransmissions before the association is declared lost"},
-		{Name: "sctp_path_max_retrans", Type: Int, Default: "8", Min: 1, Max: 1000, Context: Reload,
+		{Name: "sctp_path_max_retrans", Type: Int, Default: "8", Min: 1, Max: 1000, Context: Live,
 			Description: "Path.Max.Retrans: consecutive errors before a path is marked inactive (RFC 9260 suggests 5, with a 10 times longer RTO.Min)"},
 		{Name: "sctp_asconf", Type: Bool, Default: "on", Context: Reload,
 			Description: "offer dynamic addresses (ASCONF, RFC 5061, authenticated with AUTH, RFC 4895) so addresses can change while sessions run; off for peers whose addresses must not change; applies to new associations"},
-		{Name: "sctp_pf_retrans", Type: Int, Default: "0", Min: 0, Max: 1000, Context: Reload,
+		{Name: "sctp_pf_retrans", Type: Int, Default: "0", Min: 0, Max: 1000, Context: Live,
 			Description: "PotentiallyFailed.Max.Retrans (RFC 7829): errors a path may have before data moves to another path; 0 moves at the first timeout; sctp_path_max_retrans or more turns SCTP-PF off"},
 		{Name: "sctp_max_init_retransmits", Type: Int, Default: "8", Min: 0, Max: 1000, Context: Reload,
 			Description: "Max.Init.Retransmits: INIT and COOKIE ECHO retransmissions before giving up"},
-		{Name: "sctp_heartbeat_interval", Type: Duration, Unit: "ms", Default: "5s", Min: 0, Max: day, Context: Reload,
+		{Name: "sctp_heartbeat_interval", Type: Duration, Unit: "ms", Default: "5s", Min: 0, Max: day, Context: Live,
 			Description: "HB.interval: idle time between heartbeats on a path (plus its RTO and jitter); 0 turns heartbeats off (RFC 9260 suggests 30s)"},
 		{Name: "sctp_valid_cookie_life", Type: Duration, Unit: "ms", Default: "60s", Min: second, Max: day, Context: Reload,
 			Description: "Valid.Cookie.Life: how long a State Cookie from INIT ACK stays valid"},
 		// RFC 9260 section 6.2: "An implementation MUST NOT allow the
 		// maximum delay (protocol parameter 'SACK.Delay') to be configured
 		// to be more than 500 ms."
-		{Name: "sctp_delayed_ack", Type: Duration, Unit: "ms", Default: "20ms", Min: 0, Max: 500 * ms, Context: Reload,
+		{Name: "sctp_delayed_ack", Type: Duration, Unit: "ms", Default: "20ms", Min: 0, Max: 500 * ms, Context: Live,
 			Description: "SACK.Delay: longest wait before acknowledging DATA; 0 acknowledges every packet; keep it well below sctp_rto_min (RFC 9260 suggests 200ms)"},
 		{Name: "sctp_outbound_streams", Type: Int, Default: "16", Min: 1, Max: 65535, Context: Reload,
 			Description: "outbound streams requested in INIT/INIT ACK"},
