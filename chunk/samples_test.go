@@ -19,16 +19,14 @@ func sampleChunks() []Chunk {
 			HostName:           []byte("db.example"),
 			SupportedAddrTypes: []uint16{ParamIPv4Address, ParamIPv6Address, 42},
 			ECNCapable:         true,
-			ForwardTSN:         true,
 			SupportedExt:       []Type{TypeForwardTSN, TypeReconfig, TypeIData},
-			Unrecognized:       []RawParam{{Type: 0xC123, Value: []byte{1, 2, 3}}},
+			Unrecognized:       []RawParam{{Type: 0xC123, Value: []byte{1, 2, 3}}, {Type: ParamForwardTSN, Value: []byte{}}},
 		},
 		&InitChunk{InitiateTag: 1, OutboundStreams: 1, InboundStreams: 1},
 		&InitAckChunk{
 			InitChunk: InitChunk{
 				InitiateTag: 0x0a0b0c0d, AdvRecvWindow: 65536, OutboundStreams: 5, InboundStreams: 6, InitialTSN: 77,
-				Addresses:  []netip.Addr{netip.MustParseAddr("::ffff:198.51.100.7"), netip.MustParseAddr("198.51.100.8")},
-				ForwardTSN: true,
+				Addresses: []netip.Addr{netip.MustParseAddr("::ffff:198.51.100.7"), netip.MustParseAddr("198.51.100.8")},
 			},
 			StateCookie:        []byte("a state cookie, 29 bytes long"),
 			UnrecognizedParams: []RawParam{{Type: 0xC123, Value: []byte{1, 2, 3}}, {Type: 0x8777, Value: nil}},
