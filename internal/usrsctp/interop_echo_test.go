@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/pgsctp/pgsctp/assoc"
+	"github.com/pgsctp/pgsctp/internal/netrelay"
 	"github.com/pgsctp/pgsctp/internal/usrsctp"
 	"github.com/pgsctp/pgsctp/sctp"
 )
@@ -110,9 +111,9 @@ func TestInteropEchoServer(t *testing.T) {
 	f := &filter{}
 	var mtuErrs []string
 	var ladder []string // the chunk types of the shutdown, in order
-	f.seen = func(d usrsctp.Direction, p rawPacket, raw []byte) {
+	f.seen = func(d netrelay.Direction, p rawPacket, raw []byte) {
 		// pgsctp's MTU (default 1200) bounds every SCTP packet it sends.
-		if d == usrsctp.ToServer && len(raw) > 1200 {
+		if d == netrelay.ToServer && len(raw) > 1200 {
 			mtuErrs = append(mtuErrs, fmt.Sprintf("pgsctp sent a %d-byte SCTP packet: %v", len(raw), p.Chunks))
 		}
 		for _, c := range p.Chunks {

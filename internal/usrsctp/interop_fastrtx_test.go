@@ -6,6 +6,7 @@ import (
 	"io"
 	"testing"
 
+	"github.com/pgsctp/pgsctp/internal/netrelay"
 	"github.com/pgsctp/pgsctp/internal/usrsctp"
 )
 
@@ -47,7 +48,7 @@ func TestInteropFastRetransmitHTNA(t *testing.T) {
 	}
 	reported := map[uint32]bool{} // TSNs some SACK reported missing
 	f := &filter{drop: dropNth(toPeer, ctData, nth...)}
-	f.seen = func(d usrsctp.Direction, p rawPacket, _ []byte) {
+	f.seen = func(d netrelay.Direction, p rawPacket, _ []byte) {
 		if d != toUs {
 			return
 		}

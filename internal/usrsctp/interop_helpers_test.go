@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pgsctp/pgsctp/internal/netrelay"
 	"github.com/pgsctp/pgsctp/internal/usrsctp"
 	"github.com/pgsctp/pgsctp/sctp"
 )
@@ -145,7 +146,7 @@ func (e *env) listen(cfg *sctp.Config) *sctp.Listener {
 // relay starts a Relay inside the namespace: clients send to relayFront,
 // and it forwards from relayBack to serverUDP. Each datagram goes through
 // the filter (nil: forward everything).
-func (e *env) relay(serverUDP int, f *filter) *usrsctp.Relay {
+func (e *env) relay(serverUDP int, f *filter) *netrelay.Relay {
 	e.t.Helper()
 	var front, back net.PacketConn
 	err := e.ns.Do(func() (err error) {
@@ -160,11 +161,11 @@ func (e *env) relay(serverUDP int, f *filter) *usrsctp.Relay {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	var inspect func(usrsctp.Direction, []byte) bool
+	var inspect func(netrelay.Direction, []byte) bool
 	if f != nil {
 		inspect = f.inspect
 	}
-	r := usrsctp.NewRelay(front, back, netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), uint16(serverUDP)), inspect)
+	r := netrelay.NewRelay(front, back, netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), uint16(serverUDP)), netrelay.Options{Inspect: inspect})
 	e.t.Cleanup(func() {
 		r.Close()
 		if f != nil && e.t.Failed() {
@@ -299,9 +300,9 @@ func parseTLVs(b []byte) ([]tlv, error) {
 type filter struct {
 	// drop, if set, is asked about every datagram (in the order they
 	// cross, per direction) and returns true to drop it.
-	drop func(d usrsctp.Direction, p rawPacket) bool
+	drop func(d netrelay.Direction, p rawPacket) bool
 	// seen, if set, sees every parsed datagram (dropped ones too).
-	seen func(d usrsctp.Direction, p rawPacket, raw []byte)
+	seen func(d netrelay.Direction, p rawPacket, raw []byte)
 
 	mu      sync.Mutex
 	ladder  []string
@@ -317,16 +318,16 @@ type filter struct {
 }
 
 type dirType struct {
-	d usrsctp.Direction
+	d netrelay.Direction
 	t byte
 }
 
 type dirTSN struct {
-	d   usrsctp.Direction
+	d   netrelay.Direction
 	tsn uint32
 }
 
-func (f *filter) inspect(d usrsctp.Direction, b []byte) bool {
+func (f *filter) inspect(d netrelay.Direction, b []byte) bool {
 	p, err := parsePacket(b)
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -343,6 +344,13 @@ func (f *filter) inspect(d usrsctp.Direction, b []byte) bool {
 	}
 	for _, c := range p.Chunks {
 		k := dirType{d, c.Type}
+		if drop && c.Type == ctError {
+			// An ERROR has no retransmission: pgsctp bundles its report
+			// of unrecognized parameters with the first COOKIE ECHO
+			// (RFC 9260 section 3.2.2), not with the ones T1-cookie
+			// resends.
+			continue
+		}
 		if drop {
 			f.lostTypes[k]++
 		} else {
@@ -359,7 +367,7 @@ func (f *filter) inspect(d usrsctp.Direction, b []byte) bool {
 		}
 	}
 	arrow := "client -> server"
-	if d == usrsctp.ToClient {
+	if d == netrelay.ToClient {
 		arrow = "client <- server"
 	}
 	line := fmt.Sprintf("%s %v", arrow, p.Chunks)
@@ -411,7 +419,7 @@ func (f *filter) unrecovered() []string {
 
 // count returns how many forwarded datagrams in direction d held a chunk
 // of type t.
-func (f *filter) count(d usrsctp.Direction, t byte) int {
+func (f *filter) count(d netrelay.Direction, t byte) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.counts[dirType{d, t}]
@@ -426,9 +434,9 @@ func (f *filter) problems() []string {
 // dropNth returns a drop rule that drops, in direction d, the k-th
 // (1-based) datagram holding a chunk of type ct, for each k in nth.
 // Called with the filter's lock held.
-func dropNth(d usrsctp.Direction, ct byte, nth ...int) func(usrsctp.Direction, rawPacket) bool {
+func dropNth(d netrelay.Direction, ct byte, nth ...int) func(netrelay.Direction, rawPacket) bool {
 	seen := 0
-	return func(dd usrsctp.Direction, p rawPacket) bool {
+	return func(dd netrelay.Direction, p rawPacket) bool {
 		if dd != d || !p.has(ct) {
 			return false
 		}
@@ -444,8 +452,8 @@ func dropNth(d usrsctp.Direction, ct byte, nth ...int) func(usrsctp.Direction, r
 
 // anyOf combines drop rules: a datagram is dropped if one rule says so.
 // Every rule sees every datagram, so their counts stay right.
-func anyOf(rules ...func(usrsctp.Direction, rawPacket) bool) func(usrsctp.Direction, rawPacket) bool {
-	return func(d usrsctp.Direction, p rawPacket) bool {
+func anyOf(rules ...func(netrelay.Direction, rawPacket) bool) func(netrelay.Direction, rawPacket) bool {
+	return func(d netrelay.Direction, p rawPacket) bool {
 		drop := false
 		for _, r := range rules {
 			if r(d, p) {

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"testing"
 
+	"github.com/pgsctp/pgsctp/internal/netrelay"
 	"github.com/pgsctp/pgsctp/internal/usrsctp"
 )
 
@@ -16,14 +17,14 @@ type lossCase struct {
 	// rfc is the rule that makes the association recover.
 	rfc string
 	// drop returns a fresh rule for one run.
-	drop func() func(usrsctp.Direction, rawPacket) bool
+	drop func() func(netrelay.Direction, rawPacket) bool
 	// ourRtx: pgsctp must have retransmitted DATA (Stats.Retransmissions).
 	ourRtx bool
 }
 
 var (
-	toPeer = usrsctp.ToServer // in TestInteropLossDial: pgsctp -> usrsctp
-	toUs   = usrsctp.ToClient
+	toPeer = netrelay.ToServer // in TestInteropLossDial: pgsctp -> usrsctp
+	toUs   = netrelay.ToClient
 )
 
 // TestInteropLossDial: pgsctp dials echo_server through a relay that drops
@@ -33,29 +34,29 @@ var (
 func TestInteropLossDial(t *testing.T) {
 	cases := []lossCase{
 		{name: "INIT", rfc: `RFC 9260 5.1 C: "If the T1-init timer expires, the endpoint MUST retransmit INIT"`,
-			drop: func() func(usrsctp.Direction, rawPacket) bool { return dropNth(toPeer, ctInit, 1) }},
+			drop: func() func(netrelay.Direction, rawPacket) bool { return dropNth(toPeer, ctInit, 1) }},
 		{name: "INIT-ACK", rfc: `5.1 C (T1-init at pgsctp; usrsctp answers the new INIT statelessly, 5.1.3)`,
-			drop: func() func(usrsctp.Direction, rawPacket) bool { return dropNth(toUs, ctInitAck, 1) }},
+			drop: func() func(netrelay.Direction, rawPacket) bool { return dropNth(toUs, ctInitAck, 1) }},
 		{name: "COOKIE-ECHO", rfc: `5.1 C: "If the T1-cookie timer expires, the endpoint MUST retransmit COOKIE ECHO"`,
-			drop: func() func(usrsctp.Direction, rawPacket) bool { return dropNth(toPeer, ctCookieEcho, 1) }},
+			drop: func() func(netrelay.Direction, rawPacket) bool { return dropNth(toPeer, ctCookieEcho, 1) }},
 		{name: "COOKIE-ACK", rfc: `T1-cookie at pgsctp; usrsctp takes the repeated COOKIE ECHO as 5.2.4 action D (tags match) and sends COOKIE ACK again`,
-			drop: func() func(usrsctp.Direction, rawPacket) bool { return dropNth(toUs, ctCookieAck, 1) }},
+			drop: func() func(netrelay.Direction, rawPacket) bool { return dropNth(toUs, ctCookieAck, 1) }},
 		{name: "first DATA from pgsctp", rfc: `6.3.3 T3-rtx expiry or 7.2.4 fast retransmit at pgsctp`, ourRtx: true,
-			drop: func() func(usrsctp.Direction, rawPacket) bool { return dropNth(toPeer, ctData, 1) }},
+			drop: func() func(netrelay.Direction, rawPacket) bool { return dropNth(toPeer, ctData, 1) }},
 		{name: "DATA 2,3,4 and 9 from pgsctp", rfc: `7.2.4: "Mark the DATA chunk(s) with three miss indications for retransmission"; 6.3.3`, ourRtx: true,
-			drop: func() func(usrsctp.Direction, rawPacket) bool { return dropNth(toPeer, ctData, 2, 3, 4, 9) }},
+			drop: func() func(netrelay.Direction, rawPacket) bool { return dropNth(toPeer, ctData, 2, 3, 4, 9) }},
 		{name: "first DATA from usrsctp", rfc: `usrsctp's T3-rtx or fast retransmit, driven by pgsctp's SACK gap reports (6.2, 3.3.4)`,
-			drop: func() func(usrsctp.Direction, rawPacket) bool { return dropNth(toUs, ctData, 1) }},
+			drop: func() func(netrelay.Direction, rawPacket) bool { return dropNth(toUs, ctData, 1) }},
 		{name: "DATA 2,3 and 6 from usrsctp", rfc: `pgsctp reports gaps (6.2: "the receiver ... SHOULD send a SACK chunk immediately" on a gap) and reassembles`,
-			drop: func() func(usrsctp.Direction, rawPacket) bool { return dropNth(toUs, ctData, 2, 3, 6) }},
+			drop: func() func(netrelay.Direction, rawPacket) bool { return dropNth(toUs, ctData, 2, 3, 6) }},
 		{name: "SACKs both ways", rfc: `6.2: later SACKs carry the Cumulative TSN Ack; T3-rtx covers a lost last SACK`,
-			drop: func() func(usrsctp.Direction, rawPacket) bool {
+			drop: func() func(netrelay.Direction, rawPacket) bool {
 				return anyOf(dropNth(toPeer, ctSack, 1, 2), dropNth(toUs, ctSack, 1, 2))
 			}},
 		{name: "SHUTDOWN", rfc: `9.2: "If the timer expires, the endpoint MUST resend the SHUTDOWN chunk with the updated last sequential TSN received from its peer"`,
-			drop: func() func(usrsctp.Direction, rawPacket) bool { return dropNth(toPeer, ctShutdown, 1) }},
+			drop: func() func(netrelay.Direction, rawPacket) bool { return dropNth(toPeer, ctShutdown, 1) }},
 		{name: "SHUTDOWN-ACK", rfc: `9.2: T2-shutdown at pgsctp resends SHUTDOWN; usrsctp answers again with SHUTDOWN ACK`,
-			drop: func() func(usrsctp.Direction, rawPacket) bool { return dropNth(toUs, ctShutdownAck, 1) }},
+			drop: func() func(netrelay.Direction, rawPacket) bool { return dropNth(toUs, ctShutdownAck, 1) }},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -117,22 +118,22 @@ func checkRecovery(t *testing.T, e *env, f *filter, tc lossCase) {
 // echoes) through a relay that drops chosen datagrams; the handshake, the
 // lines and the shutdown all recover.
 func TestInteropLossListen(t *testing.T) {
-	toThem, toUs := usrsctp.ToClient, usrsctp.ToServer // pgsctp is the server here
+	toThem, toUs := netrelay.ToClient, netrelay.ToServer // pgsctp is the server here
 	cases := []lossCase{
 		{name: "INIT-ACK", rfc: `usrsctp's T1-init resends INIT; pgsctp answers statelessly again (5.1.3)`,
-			drop: func() func(usrsctp.Direction, rawPacket) bool { return dropNth(toThem, ctInitAck, 1) }},
+			drop: func() func(netrelay.Direction, rawPacket) bool { return dropNth(toThem, ctInitAck, 1) }},
 		{name: "COOKIE-ECHO", rfc: `usrsctp's T1-cookie resends COOKIE ECHO (5.1 C)`,
-			drop: func() func(usrsctp.Direction, rawPacket) bool { return dropNth(toUs, ctCookieEcho, 1) }},
+			drop: func() func(netrelay.Direction, rawPacket) bool { return dropNth(toUs, ctCookieEcho, 1) }},
 		{name: "COOKIE-ACK", rfc: `5.2.4 action D at pgsctp: "When both local and remote tags match, the endpoint ... MUST ... send a COOKIE ACK chunk"`,
-			drop: func() func(usrsctp.Direction, rawPacket) bool { return dropNth(toThem, ctCookieAck, 1) }},
+			drop: func() func(netrelay.Direction, rawPacket) bool { return dropNth(toThem, ctCookieAck, 1) }},
 		{name: "first DATA from usrsctp", rfc: `usrsctp's T3-rtx (6.3.3); pgsctp delivers the line once`,
-			drop: func() func(usrsctp.Direction, rawPacket) bool { return dropNth(toUs, ctData, 1) }},
+			drop: func() func(netrelay.Direction, rawPacket) bool { return dropNth(toUs, ctData, 1) }},
 		{name: "first DATA from pgsctp", rfc: `pgsctp's T3-rtx: "the endpoint MUST retransmit the earliest outstanding DATA chunks" (6.3.3 E3)`, ourRtx: true,
-			drop: func() func(usrsctp.Direction, rawPacket) bool { return dropNth(toThem, ctData, 1) }},
+			drop: func() func(netrelay.Direction, rawPacket) bool { return dropNth(toThem, ctData, 1) }},
 		{name: "SHUTDOWN-ACK", rfc: `usrsctp's T2-shutdown resends SHUTDOWN; pgsctp in SHUTDOWN-ACK-SENT answers with SHUTDOWN ACK again (9.2)`,
-			drop: func() func(usrsctp.Direction, rawPacket) bool { return dropNth(toThem, ctShutdownAck, 1) }},
+			drop: func() func(netrelay.Direction, rawPacket) bool { return dropNth(toThem, ctShutdownAck, 1) }},
 		{name: "SHUTDOWN-COMPLETE", rfc: `pgsctp's T2-shutdown resends SHUTDOWN ACK; usrsctp, closed, answers the out-of-the-blue SHUTDOWN ACK with a SHUTDOWN COMPLETE with the T bit (8.4 rule 5), which pgsctp accepts (8.5.1)`,
-			drop: func() func(usrsctp.Direction, rawPacket) bool { return dropNth(toUs, ctShutdownComplete, 1) }},
+			drop: func() func(netrelay.Direction, rawPacket) bool { return dropNth(toUs, ctShutdownComplete, 1) }},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/pgsctp/pgsctp/internal/netrelay"
 	"github.com/pgsctp/pgsctp/internal/usrsctp"
 	"github.com/pgsctp/pgsctp/sctp"
 )
@@ -94,7 +95,7 @@ func TestInteropDaytime(t *testing.T) {
 	e.must(usrsctp.StartDaytimeServer(e.ctx, usrsctp.ServerOptions{Netns: e.ns, LocalUDPPort: peerUDP}))
 	f := &filter{}
 	var ladder []string
-	f.seen = func(d usrsctp.Direction, p rawPacket, raw []byte) {
+	f.seen = func(d netrelay.Direction, p rawPacket, raw []byte) {
 		for _, c := range p.Chunks {
 			switch c.Type {
 			case ctShutdown, ctShutdownAck, ctShutdownComplete, ctAbort:
