@@ -63,7 +63,7 @@ func TestInteropLossDial(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t)
 			e.must(usrsctp.StartEchoServer(e.ctx, usrsctp.ServerOptions{Netns: e.ns, LocalUDPPort: peerUDP}))
-			f := &filter{drop: tc.drop()}
+			f := &filter{Drop: tc.drop()}
 			e.relay(peerUDP, f)
 			a := e.dial(usrsctp.EchoPort, relayFront, e.fastConfig())
 			ec := newEchoer(t)
@@ -91,7 +91,7 @@ func TestInteropLossDial(t *testing.T) {
 			if tc.ourRtx && st.Retransmissions == 0 {
 				t.Errorf("pgsctp's DATA was dropped and still arrived, but Stats.Retransmissions = 0")
 			}
-			t.Logf("%s\n  dropped %v\n  stats %+v\n  last packets %v", tc.rfc, f.droppedLines(), st, lastN(f.tail(), 4))
+			t.Logf("%s\n  dropped %v\n  stats %+v\n  last packets %v", tc.rfc, f.Dropped(), st, lastN(f.Tail(), 4))
 		})
 	}
 }
@@ -102,14 +102,14 @@ func lastN(s []string, n int) []string { return s[max(len(s)-n, 0):] }
 // seen again (eventually: the last packets may still be in the relay).
 func checkRecovery(t *testing.T, e *env, f *filter, tc lossCase) {
 	t.Helper()
-	if len(f.droppedLines()) == 0 {
+	if len(f.Dropped()) == 0 {
 		t.Fatalf("the rule dropped nothing: the scenario did not happen")
 	}
-	eventually(e.ctx, func() bool { return len(f.unrecovered()) == 0 })
-	for _, u := range f.unrecovered() {
+	eventually(e.ctx, func() bool { return len(f.Unrecovered()) == 0 })
+	for _, u := range f.Unrecovered() {
 		t.Errorf("dropped and never sent again: %s", u)
 	}
-	if p := f.problems(); len(p) > 0 {
+	if p := f.Problems(); len(p) > 0 {
 		t.Errorf("unparseable datagrams: %v", p)
 	}
 }
@@ -140,7 +140,7 @@ func TestInteropLossListen(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t)
 			l := e.listen(e.fastConfig())
-			f := &filter{drop: tc.drop()}
+			f := &filter{Drop: tc.drop()}
 			e.relay(ourUDP, f)
 			cl := e.must(usrsctp.StartClient(e.ctx, usrsctp.ClientOptions{Netns: e.ns, RemoteAddr: "127.0.0.1", RemotePort: ourPort,
 				LocalUDPPort: peerUDP, RemoteUDPPort: relayFront}))
@@ -180,7 +180,7 @@ func TestInteropLossListen(t *testing.T) {
 			if tc.ourRtx && st.Retransmissions == 0 {
 				t.Errorf("pgsctp's DATA was dropped and still arrived, but Stats.Retransmissions = 0")
 			}
-			t.Logf("%s\n  dropped %v\n  stats %+v\n  last packets %v", tc.rfc, f.droppedLines(), st, lastN(f.tail(), 4))
+			t.Logf("%s\n  dropped %v\n  stats %+v\n  last packets %v", tc.rfc, f.Dropped(), st, lastN(f.Tail(), 4))
 		})
 	}
 }

@@ -88,17 +88,17 @@ func TestInteropInitParamsListen(t *testing.T) {
 	l := e.listen(e.config())
 	var mu sync.Mutex
 	var inits, initAcks [][]tlv
-	f := &filter{seen: func(d netrelay.Direction, p rawPacket, raw []byte) {
+	f := &filter{Seen: func(d netrelay.Direction, p rawPacket, raw []byte) {
 		mu.Lock()
 		defer mu.Unlock()
-		if c, ok := p.first(ctInit); ok && d == netrelay.ToServer {
+		if c, ok := p.First(ctInit); ok && d == netrelay.ToServer {
 			ps, err := initParams(c)
 			if err != nil {
 				t.Errorf("usrsctp INIT: %v", err)
 			}
 			inits = append(inits, ps)
 		}
-		if c, ok := p.first(ctInitAck); ok && d == netrelay.ToClient {
+		if c, ok := p.First(ctInitAck); ok && d == netrelay.ToClient {
 			ps, err := initParams(c)
 			if err != nil {
 				t.Errorf("pgsctp INIT ACK: %v", err)
@@ -194,16 +194,16 @@ func TestInteropInitParamsDial(t *testing.T) {
 	var mu sync.Mutex
 	var initParamsSent, initAckParams []tlv
 	var cookieEchoPacket *rawPacket
-	f := &filter{seen: func(d netrelay.Direction, p rawPacket, raw []byte) {
+	f := &filter{Seen: func(d netrelay.Direction, p rawPacket, raw []byte) {
 		mu.Lock()
 		defer mu.Unlock()
-		if c, ok := p.first(ctInit); ok && d == netrelay.ToServer {
+		if c, ok := p.First(ctInit); ok && d == netrelay.ToServer {
 			initParamsSent, _ = initParams(c)
 		}
-		if c, ok := p.first(ctInitAck); ok && d == netrelay.ToClient {
+		if c, ok := p.First(ctInitAck); ok && d == netrelay.ToClient {
 			initAckParams, _ = initParams(c)
 		}
-		if p.has(ctCookieEcho) && d == netrelay.ToServer && cookieEchoPacket == nil {
+		if p.Has(ctCookieEcho) && d == netrelay.ToServer && cookieEchoPacket == nil {
 			cookieEchoPacket = &p
 		}
 	}}
@@ -242,7 +242,7 @@ func TestInteropInitParamsDial(t *testing.T) {
 	if cookieEchoPacket.Chunks[0].Type != ctCookieEcho {
 		t.Errorf("COOKIE ECHO is not the first chunk of its packet: %v", cookieEchoPacket.Chunks)
 	}
-	errChunk, ok := cookieEchoPacket.first(ctError)
+	errChunk, ok := cookieEchoPacket.First(ctError)
 	if !ok {
 		t.Fatalf("no ERROR bundled with the COOKIE ECHO: Forward-TSN Supported (0xC000) not reported")
 	}
