@@ -6,15 +6,42 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"regexp"
 	"strconv"
 	"strings"
 )
+
+// malformedIn finds the protocol names in tshark's malformation markers,
+// e.g. "[Malformed Packet: SCTP]" or "[Malformed Packet: M2UA: length of
+// contained item exceeds length of containing item]".
+var malformedIn = regexp.MustCompile(`Malformed Packet: ([^:\]]+)`)
+
+// framingMalformed says whether a malformation is in the layers a capture
+// is responsible for (IP, UDP, SCTP) rather than in a payload dissector.
+func framingMalformed(field string) bool {
+	names := malformedIn.FindAllStringSubmatch(field, -1)
+	if len(names) == 0 {
+		return true // no dissector named: count it
+	}
+	for _, m := range names {
+		switch strings.TrimSpace(m[1]) {
+		case "SCTP", "UDP", "IPv4", "IPv6", "Raw packet data", "Frame":
+			return true
+		}
+	}
+	return false
+}
 
 // TsharkReport is what tshark (Wireshark's command-line decoder) made of a
 // capture.
 type TsharkReport struct {
 	Frames int // records in the file
 	SCTP   int // records decoded as SCTP
+	// PayloadMalformed counts records whose SCTP framing decoded but
+	// whose user data another dissector, chosen by the PPID, could not
+	// parse: test data is opaque bytes under PPIDs that Wireshark maps to
+	// protocols such as IUA (1) or M3UA (3). Not a problem of the capture.
+	PayloadMalformed int
 	// Problems lists, one line each, the records that tshark found
 	// malformed, whose CRC32c it found wrong, or that it did not decode as
 	// SCTP at all: tshark's own summary of the record and the expert
@@ -86,7 +113,11 @@ func Tshark(ctx context.Context, name string, udpPorts ...int) (TsharkReport, er
 			why = append(why, "bad CRC32c")
 		}
 		if f[3] != "" {
-			why = append(why, "malformed")
+			if framingMalformed(f[3]) {
+				why = append(why, "malformed")
+			} else {
+				rep.PayloadMalformed++
+			}
 		}
 		if len(why) > 0 {
 			rep.Problems = append(rep.Problems, fmt.Sprintf("frame %s: %s (%s)", f[0], strings.Join(why, ", "), f[4]))
