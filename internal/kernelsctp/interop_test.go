@@ -255,17 +255,21 @@ func TestKernelHeartbeat(t *testing.T) {
 type lossCase struct {
 	name, rfc string
 	drop      func() func(netrelay.Direction, netrelay.Packet) bool
-	ourRtx    bool   // pgsctp must have retransmitted DATA
-	kernelRtx string // a kernel SNMP counter that must have grown
+	ourRtx    bool // pgsctp must have retransmitted DATA, fast retransmit included
 }
 
 // TestKernelLoss: pgsctp dials the kernel's echo through a relay that drops
 // chosen datagrams. Every exchange recovers by retransmission, every drop is
 // followed by the same chunk type (or DATA TSN) crossing again, and the 22
 // echoes (up to 65,000 bytes) stay exact. Data lost either way is
-// retransmitted: by pgsctp (Stats.Retransmissions, FastRetransmits) and by
-// the kernel (/proc/net/sctp/snmp), fast retransmit included (RFC 9260
-// 7.2.4), driven by the other side's SACK gap reports.
+// retransmitted, seen on the wire; pgsctp's fast retransmit (RFC 9260
+// 7.2.4) is also checked in its Stats. The kernel's own counters
+// (/proc/net/sctp/snmp: SctpFastRetransmits, SctpT3Retransmits) are only
+// logged: under TCG they grow in runs where the capture holds no
+// retransmitted TSN at all (SctpT3RtxExpireds grows too; probably T3
+// fires while the emulated guest has not yet processed the SACKs queued
+// for it; not investigated further), so they prove nothing about the
+// wire.
 func TestKernelLoss(t *testing.T) {
 	// DATA packets are counted per direction; the 65,000-byte messages
 	// are 55 packets each, so the later drops have many packets after
@@ -287,11 +291,11 @@ func TestKernelLoss(t *testing.T) {
 			drop: func() func(netrelay.Direction, netrelay.Packet) bool {
 				return netrelay.DropNth(toPeer, netrelay.TypeData, 1, 40, 41, 120)
 			}},
-		{name: "DATA from the kernel", rfc: `the kernel's fast retransmit (7.2.4), driven by pgsctp's SACK gap reports (6.2, 6.7)`, kernelRtx: "SctpFastRetransmits",
+		{name: "DATA from the kernel", rfc: `the kernel's fast retransmit (7.2.4), driven by pgsctp's SACK gap reports (6.2, 6.7)`,
 			drop: func() func(netrelay.Direction, netrelay.Packet) bool {
 				return netrelay.DropNth(toUs, netrelay.TypeData, 40, 41, 120)
 			}},
-		{name: "first DATA from the kernel", rfc: `the kernel's T3-rtx (6.3.3): nothing follows to report the gap`, kernelRtx: "SctpT3Retransmits",
+		{name: "first DATA from the kernel", rfc: `the kernel's T3-rtx (6.3.3): nothing follows to report the gap`,
 			drop: func() func(netrelay.Direction, netrelay.Packet) bool {
 				return netrelay.DropNth(toUs, netrelay.TypeData, 1)
 			}},
@@ -345,9 +349,6 @@ func TestKernelLoss(t *testing.T) {
 			after, err := e.g.SNMP(e.ctx)
 			if err != nil {
 				t.Fatal(err)
-			}
-			if tc.kernelRtx != "" && after[tc.kernelRtx] <= before[tc.kernelRtx] {
-				t.Errorf("kernel %s %d -> %d; want it to grow", tc.kernelRtx, before[tc.kernelRtx], after[tc.kernelRtx])
 			}
 			t.Logf("%s\n  dropped %v\n  pgsctp: rtx %d fast %d T3 %d; kernel: fast rtx +%d, T3 rtx +%d",
 				tc.rfc, f.Dropped(), st.Retransmissions, st.FastRetransmits, st.T3Expiries,
