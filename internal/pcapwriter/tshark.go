@@ -6,42 +6,18 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"regexp"
 	"strconv"
 	"strings"
+	"sync"
+	"testing"
+	"time"
 )
-
-// malformedIn finds the protocol names in tshark's malformation markers,
-// e.g. "[Malformed Packet: SCTP]" or "[Malformed Packet: M2UA: length of
-// contained item exceeds length of containing item]".
-var malformedIn = regexp.MustCompile(`Malformed Packet: ([^:\]]+)`)
-
-// framingMalformed says whether a malformation is in the layers a capture
-// is responsible for (IP, UDP, SCTP) rather than in a payload dissector.
-func framingMalformed(field string) bool {
-	names := malformedIn.FindAllStringSubmatch(field, -1)
-	if len(names) == 0 {
-		return true // no dissector named: count it
-	}
-	for _, m := range names {
-		switch strings.TrimSpace(m[1]) {
-		case "SCTP", "UDP", "IPv4", "IPv6", "Raw packet data", "Frame":
-			return true
-		}
-	}
-	return false
-}
 
 // TsharkReport is what tshark (Wireshark's command-line decoder) made of a
 // capture.
 type TsharkReport struct {
 	Frames int // records in the file
 	SCTP   int // records decoded as SCTP
-	// PayloadMalformed counts records whose SCTP framing decoded but
-	// whose user data another dissector, chosen by the PPID, could not
-	// parse: test data is opaque bytes under PPIDs that Wireshark maps to
-	// protocols such as IUA (1) or M3UA (3). Not a problem of the capture.
-	PayloadMalformed int
 	// Problems lists, one line each, the records that tshark found
 	// malformed, whose CRC32c it found wrong, or that it did not decode as
 	// SCTP at all: tshark's own summary of the record and the expert
@@ -65,6 +41,12 @@ func Tshark(ctx context.Context, name string, udpPorts ...int) (TsharkReport, er
 		return rep, fmt.Errorf("pcapwriter: %w (Debian package tshark)", err)
 	}
 	args := []string{"-r", name, "-n", "-o", "sctp.checksum:CRC 32c"}
+	dissectors.once.Do(func() { dissectors.args, dissectors.err = payloadDissectors(ctx, bin) })
+	off, err := dissectors.args, dissectors.err
+	if err != nil {
+		return rep, err
+	}
+	args = append(args, off...)
 	for _, p := range udpPorts {
 		args = append(args, "-d", "udp.port=="+strconv.Itoa(p)+",sctp")
 	}
@@ -113,11 +95,7 @@ func Tshark(ctx context.Context, name string, udpPorts ...int) (TsharkReport, er
 			why = append(why, "bad CRC32c")
 		}
 		if f[3] != "" {
-			if framingMalformed(f[3]) {
-				why = append(why, "malformed")
-			} else {
-				rep.PayloadMalformed++
-			}
+			why = append(why, "malformed")
 		}
 		if len(why) > 0 {
 			rep.Problems = append(rep.Problems, fmt.Sprintf("frame %s: %s (%s)", f[0], strings.Join(why, ", "), f[4]))
@@ -138,4 +116,71 @@ func Tshark(ctx context.Context, name string, udpPorts ...int) (TsharkReport, er
 		return rep, errors.New("pcapwriter: tshark found no record in " + name)
 	}
 	return rep, nil
+}
+
+// dissectors holds payloadDissectors' answer: it asks tshark twice, and a
+// test binary checks many captures.
+var dissectors struct {
+	once sync.Once
+	args []string
+	err  error
+}
+
+// payloadDissectors returns tshark options that turn off every dissector
+// SCTP hands user data to (by PPID, by SCTP port, or by heuristics).
+// Test traffic is opaque bytes under PPIDs such as 1 or 3, which Wireshark
+// would hand to IUA or M3UA and then report as malformed; the check is
+// about the capture's framing (IP, UDP, SCTP), not about those protocols.
+func payloadDissectors(ctx context.Context, bin string) ([]string, error) {
+	var args []string
+	seen := map[string]bool{}
+	// A heuristic's protocol is turned off as a whole: --disable-heuristic
+	// wants names like "sip_sctp" that -G does not list.
+	for _, q := range []struct{ what, flag string }{{"decodes", "--disable-protocol"}, {"heuristic-decodes", "--disable-protocol"}} {
+		out, err := exec.CommandContext(ctx, bin, "-G", q.what).Output()
+		if err != nil {
+			return nil, fmt.Errorf("pcapwriter: tshark -G %s: %w", q.what, err)
+		}
+		for _, l := range strings.Split(string(out), "\n") {
+			f := strings.Split(l, "\t")
+			var name string
+			switch {
+			case q.what == "decodes" && len(f) == 3 && (f[0] == "sctp.ppi" || f[0] == "sctp.port"):
+				name = f[2]
+			case q.what == "heuristic-decodes" && len(f) == 3 && f[0] == "sctp":
+				name = f[1]
+			}
+			if name != "" && !seen[name] {
+				seen[name] = true
+				args = append(args, q.flag, name)
+			}
+		}
+	}
+	return args, nil
+}
+
+// Check is the capture check of the interop tests: tshark must decode
+// every record of the pcap file name as SCTP (the given UDP ports carry
+// it), with no malformed SCTP and no bad CRC32c; failures are reported
+// with t.Errorf. Without tshark it does nothing, except on CI (the
+// environment variable CI is set, as .ci/run does), where that is an error:
+// scripts/install-deps.sh installs tshark.
+func Check(t testing.TB, name string, udpPorts ...int) {
+	t.Helper()
+	if _, err := exec.LookPath("tshark"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Errorf("tshark missing on CI (scripts/install-deps.sh installs it): %v", err)
+		}
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	rep, err := Tshark(ctx, name, udpPorts...)
+	if err != nil {
+		t.Errorf("%v", err)
+		return
+	}
+	if len(rep.Problems) > 0 || rep.SCTP != rep.Frames {
+		t.Errorf("tshark on %s: %d records, %d decoded as SCTP; problems:\n%s", name, rep.Frames, rep.SCTP, strings.Join(rep.Problems, "\n"))
+	}
 }

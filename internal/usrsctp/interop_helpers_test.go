@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,6 +22,7 @@ import (
 	"time"
 
 	"github.com/pgsctp/pgsctp/internal/netrelay"
+	"github.com/pgsctp/pgsctp/internal/pcapwriter"
 	"github.com/pgsctp/pgsctp/internal/usrsctp"
 	"github.com/pgsctp/pgsctp/sctp"
 )
@@ -161,13 +163,27 @@ func (e *env) relay(serverUDP int, f *filter) *netrelay.Relay {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	var inspect func(netrelay.Direction, []byte) bool
-	if f != nil {
-		inspect = f.Inspect
+	// Every relayed test writes its packets to a pcap file, one SCTP
+	// packet per record, that tshark must decode cleanly (issue 8, part 5).
+	// PGSCTP_PCAP_DIR keeps the files.
+	dir := os.Getenv("PGSCTP_PCAP_DIR")
+	if dir == "" {
+		dir = e.t.TempDir()
 	}
-	r := netrelay.NewRelay(front, back, netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), uint16(serverUDP)), netrelay.Options{Inspect: inspect})
+	name := filepath.Join(dir, "usrsctp-"+strings.NewReplacer("/", "_", " ", "_").Replace(e.t.Name())+".pcap")
+	capture, err := pcapwriter.Create(name)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	o := netrelay.Options{Capture: capture}
+	if f != nil {
+		o.Inspect = f.Inspect
+	}
+	r := netrelay.NewRelay(front, back, netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), uint16(serverUDP)), o)
 	e.t.Cleanup(func() {
 		r.Close()
+		capture.Close()
+		pcapwriter.Check(e.t, name, serverUDP, ourUDP, relayFront, relayBack)
 		if f != nil && e.t.Failed() {
 			e.t.Logf("relay ladder (last %d of %d packets):\n%s", len(f.Tail()), f.Total(), strings.Join(f.Tail(), "\n"))
 		}
