@@ -1,3 +1,5 @@
+//go:build linux
+
 package kernelsctp_test
 
 // Scaffolding of the interop tests: pgsctp (package sctp) in the test's

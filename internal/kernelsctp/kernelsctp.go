@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package kernelsctp runs the Linux kernel's SCTP stack as an interop peer
 // for pgsctp's tests: a Debian kernel booted under qemu (TCG emulation, 1
 // vCPU, 512 MB), whose SCTP speaks over UDP (RFC 6951; Linux 5.11 and
@@ -18,7 +20,8 @@
 // namespace (Netns().Do). Close ends qemu and the namespace, with the tap.
 //
 // Boot costs 5 to 20 seconds on a shared 2-core machine; boot once per
-// test binary (TestMain or sync.Once).
+// test binary (TestMain or sync.Once). The package builds on Linux only
+// (namespaces, taps, Pdeathsig); elsewhere it is empty.
 package kernelsctp
 
 import (
