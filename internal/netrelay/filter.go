@@ -136,6 +136,7 @@ type Filter struct {
 	// direction and not yet seen forwarded in that direction since.
 	lostTypes map[dirType]int
 	lostTSNs  map[dirTSN]bool
+	sentTSNs  map[dirTSN]bool // DATA TSNs forwarded at least once
 	// counts of forwarded datagrams holding a chunk type.
 	counts map[dirType]int
 }
@@ -165,7 +166,7 @@ func (f *Filter) Inspect(d Direction, b []byte) bool {
 	}
 	drop := f.Drop != nil && f.Drop(d, p)
 	if f.lostTypes == nil {
-		f.lostTypes, f.lostTSNs, f.counts = map[dirType]int{}, map[dirTSN]bool{}, map[dirType]int{}
+		f.lostTypes, f.lostTSNs, f.sentTSNs, f.counts = map[dirType]int{}, map[dirTSN]bool{}, map[dirTSN]bool{}, map[dirType]int{}
 	}
 	for _, c := range p.Chunks {
 		k := dirType{d, c.Type}
@@ -184,10 +185,14 @@ func (f *Filter) Inspect(d Direction, b []byte) bool {
 		}
 		if c.Type == TypeData && len(c.Value) >= 4 {
 			k := dirTSN{d, binary.BigEndian.Uint32(c.Value)}
-			if drop {
-				f.lostTSNs[k] = true
-			} else {
+			switch {
+			case !drop:
 				delete(f.lostTSNs, k)
+				f.sentTSNs[k] = true
+			case !f.sentTSNs[k]:
+				// A dropped copy of a TSN that already crossed (a
+				// spurious retransmission) needs no recovery.
+				f.lostTSNs[k] = true
 			}
 		}
 	}
