@@ -170,16 +170,17 @@ func (f *Filter) Inspect(d Direction, b []byte) bool {
 	}
 	for _, c := range p.Chunks {
 		k := dirType{d, c.Type}
-		if drop && c.Type == TypeError {
+		switch {
+		case drop && c.Type == TypeError:
 			// An ERROR has no retransmission: pgsctp bundles its report
 			// of unrecognized parameters with the first COOKIE ECHO
 			// (RFC 9260 section 3.2.2), not with the ones T1-cookie
 			// resends.
-			continue
-		}
-		if drop {
+		case drop && c.Type == TypeData:
+			// DATA is tracked by TSN below.
+		case drop:
 			f.lostTypes[k]++
-		} else {
+		default:
 			delete(f.lostTypes, k)
 			f.counts[k]++
 		}
