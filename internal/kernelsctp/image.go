@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"context"
 	"debug/elf"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -136,10 +135,9 @@ func download(ctx context.Context, dir, pkg string, logf func(string, ...any)) (
 	if err != nil {
 		return "", fmt.Errorf("kernelsctp: %w", err)
 	}
-	// apt-get download runs its fetcher as the _apt user when it can;
-	// let it write here (root's warning about an unsandboxed download
-	// goes away).
-	os.Chmod(tmp, 0o777)
+	// As root, apt-get warns that the download runs unsandboxed (its _apt
+	// user cannot write here); harmless, and better than a directory
+	// everyone may write to.
 	logf("kernelsctp: apt-get download %s", pkg)
 	cmd := exec.CommandContext(ctx, "apt-get", "download", "-q", pkg)
 	cmd.Dir = tmp
@@ -342,5 +340,8 @@ func copyFile(from, to string) error {
 		out.Close()
 		return fmt.Errorf("kernelsctp: copy %s: %w", filepath.Base(from), err)
 	}
-	return errors.Join(out.Close())
+	if err := out.Close(); err != nil {
+		return fmt.Errorf("kernelsctp: copy %s: %w", filepath.Base(from), err)
+	}
+	return nil
 }

@@ -74,12 +74,17 @@ type Guest struct {
 	kernel   string        // uname -r of the guest
 	bootTime time.Duration
 
-	lines chan string // console lines, from the reader goroutine
+	lines      chan string   // console lines, from the reader goroutine
+	readerDone chan struct{} // closed when the console reader has ended
+	quit       chan struct{} // closed by Close: the reader stops delivering lines
+	closeOnce  sync.Once
 
 	mu     sync.Mutex // serializes console commands; guards below
 	broken error      // set when the console lost step; later commands fail
 	nextID int
-	tail   []string // last console lines, for diagnostics
+
+	tailMu sync.Mutex // guards tail, apart from mu so Tail never waits for a command
+	tail   []string   // last console lines, for diagnostics
 }
 
 // Available reports what is missing to run a guest on this machine, or nil.
@@ -138,7 +143,7 @@ func Boot(ctx context.Context, o Options) (_ *Guest, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("kernelsctp: %w", err)
 	}
-	g := &Guest{work: work, exited: make(chan struct{}), lines: make(chan string, 4096)}
+	g := &Guest{work: work, exited: make(chan struct{}), quit: make(chan struct{}), lines: make(chan string, 4096)}
 	defer func() {
 		if err != nil {
 			g.Close()
@@ -197,17 +202,26 @@ func (g *Guest) startQemu(img *image, initrd string) error {
 	if err != nil {
 		return fmt.Errorf("kernelsctp: qemu: %w", err)
 	}
-	stdout, err := cmd.StdoutPipe()
+	// A pipe of our own rather than StdoutPipe: cmd.Wait closes that
+	// one, while the reader may not be done with it.
+	pr, pw, err := os.Pipe()
 	if err != nil {
 		return fmt.Errorf("kernelsctp: qemu: %w", err)
 	}
-	cmd.Stderr = cmd.Stdout
+	cmd.Stdout, cmd.Stderr = pw, pw
 	if err := cmd.Start(); err != nil {
+		pr.Close()
+		pw.Close()
 		return fmt.Errorf("kernelsctp: start qemu: %w", err)
 	}
+	pw.Close() // qemu holds its own copy; EOF when it exits
 	g.qemu, g.stdin = cmd, stdin
+	g.readerDone = make(chan struct{})
 	go func() {
-		sc := bufio.NewScanner(stdout)
+		defer close(g.readerDone)
+		defer pr.Close()
+		defer close(g.lines)
+		sc := bufio.NewScanner(pr)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
 		for sc.Scan() {
 			l := strings.TrimRight(sc.Text(), "\r")
@@ -216,9 +230,12 @@ func (g *Guest) startQemu(img *image, initrd string) error {
 			if i := strings.Index(l, "@@"); i > 0 {
 				l = l[i:]
 			}
-			g.lines <- l
+			select {
+			case g.lines <- l:
+			case <-g.quit: // Close: nobody reads any more
+				return
+			}
 		}
-		close(g.lines)
 	}()
 	go func() { cmd.Wait(); close(g.exited) }()
 	return nil
@@ -251,6 +268,8 @@ func (g *Guest) waitReady(ctx context.Context) error {
 }
 
 func (g *Guest) keep(l string) {
+	g.tailMu.Lock()
+	defer g.tailMu.Unlock()
 	g.tail = append(g.tail, l)
 	if len(g.tail) > 200 {
 		g.tail = g.tail[len(g.tail)-200:]
@@ -258,7 +277,11 @@ func (g *Guest) keep(l string) {
 }
 
 // Tail returns the last console lines (at most 200).
-func (g *Guest) Tail() string { return strings.Join(g.tail, "\n") }
+func (g *Guest) Tail() string {
+	g.tailMu.Lock()
+	defer g.tailMu.Unlock()
+	return strings.Join(g.tail, "\n")
+}
 
 // BootTime is how long the guest took from starting qemu to a console
 // that answers.
@@ -273,10 +296,12 @@ func (g *Guest) Netns() *usrsctp.Netns { return g.ns }
 // Close ends qemu, removes the namespace (with the tap) and the temporary
 // files. It is harmless to call twice.
 func (g *Guest) Close() error {
+	g.closeOnce.Do(func() { close(g.quit) })
 	if g.qemu != nil && g.qemu.Process != nil {
 		g.stdin.Close()
 		g.qemu.Process.Kill()
 		<-g.exited
+		<-g.readerDone
 	}
 	if g.ns != nil {
 		g.ns.Close()

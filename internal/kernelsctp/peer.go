@@ -108,8 +108,8 @@ func (p *Peer) Output(ctx context.Context) (string, error) {
 // an error.
 func (p *Peer) Wait(ctx context.Context) (string, error) {
 	for p.rc == nil {
-		out, err := p.g.Run(ctx, fmt.Sprintf("kill -0 %d 2>/dev/null && echo @@running", p.pid))
-		if err != nil && !strings.Contains(err.Error(), "exit status") {
+		out, err := p.g.Run(ctx, fmt.Sprintf("if kill -0 %d 2>/dev/null; then echo @@running; fi", p.pid))
+		if err != nil {
 			return "", err
 		}
 		if !strings.Contains(out, "@@running") {
