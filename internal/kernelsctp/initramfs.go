@@ -24,11 +24,9 @@ const GuestUDPPort = 9899
 
 // Sysctls the guest applies at boot, besides net.sctp.udp_port. The
 // kernel's RTO.Initial (3 s) and RTO.Max (60 s) are shortened to keep
-// loss tests short; RTO.Min stays at its default of 1 s: at 200 ms it
-// met pgsctp's 200 ms delayed SACK and the kernel retransmitted
-// spuriously (T3 expiries without loss, seen in /proc/net/sctp/snmp). The
-// buffer limits let the peer program ask for 1 MiB socket buffers, the
-// window pgsctp uses.
+// loss tests short; RTO.Min stays at its default of 1 s (the tests' pgsctp
+// uses the same three values). The buffer limits let the peer program ask
+// for 1 MiB socket buffers, the window pgsctp uses.
 var guestSysctls = []string{
 	"net.sctp.rto_initial=1000",
 	"net.sctp.rto_min=1000",

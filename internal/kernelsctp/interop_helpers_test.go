@@ -97,9 +97,7 @@ func (e *env) config() *sctp.Config {
 
 // fastConfig is pgsctp's configuration for loss tests: the retransmission
 // timers of the guest (RTO.Initial 1 s instead of 3, RTO.Max 3 s instead
-// of 60), RTO.Min left at RFC 9260's 1 s: at 200 ms pgsctp's T3 fired
-// before the emulated guest's delayed SACKs (spurious retransmissions in
-// runs without loss, and a slower test).
+// of 60, RTO.Min RFC 9260's 1 s), so both ends recover alike.
 func (e *env) fastConfig() *sctp.Config {
 	c := e.config()
 	c.Assoc.RTOInitial = time.Second
