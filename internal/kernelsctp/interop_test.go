@@ -60,7 +60,7 @@ func unrecognizedReported(v []byte) []uint16 {
 	return out
 }
 
-// TestKernelEcho: pgsctp dials the kernel, which echoes. 22 messages from 1
+// TestKernelEcho: pgsctp dials the kernel, which echoes. 44 messages from 1
 // to 65,000 bytes over 5 streams, every third unordered, come back byte for
 // byte, ordered ones in order per stream (RFC 9260 6.6); pgsctp shuts
 // down gracefully (9.2: SHUTDOWN, SHUTDOWN ACK, SHUTDOWN COMPLETE) and the
@@ -90,7 +90,7 @@ func TestKernelEcho(t *testing.T) {
 	}}
 	e.relay(guestUDP(), f)
 	a := e.dial(port, e.config())
-	const n = 22 // every size twice
+	const n = 44 // every size four times
 	e.exchange(a, 1, n)
 	if err := a.Shutdown(e.ctx); err != nil {
 		t.Fatalf("Shutdown: %v", err)
@@ -137,7 +137,7 @@ func hasParam(b []byte, typ uint16) bool {
 	return false
 }
 
-// TestKernelSend: the kernel dials a pgsctp listener and sends 22
+// TestKernelSend: the kernel dials a pgsctp listener and sends 44
 // messages (1 to 65,000 bytes, 5 streams, ordered and unordered); pgsctp
 // checks each byte for byte and echoes it, the kernel's program checks the
 // echoes and closes, and the kernel shuts down gracefully (SHUTDOWN from
@@ -167,7 +167,7 @@ func TestKernelSend(t *testing.T) {
 		}
 	}}
 	e.relay(hostPort(ourUDP), f)
-	const n, seed = 22, 7 // every size twice
+	const n, seed = 44, 7 // every size four times
 	p := e.startPeer("", "send", kernelsctp.HostAddr.String(), strconv.Itoa(port), strconv.Itoa(relayFront), strconv.Itoa(n), strconv.Itoa(seed))
 	a, err := l.Accept(e.ctx)
 	if err != nil {
@@ -263,14 +263,14 @@ type lossCase struct {
 
 // TestKernelLoss: pgsctp dials the kernel's echo through a relay that drops
 // chosen datagrams. Every exchange recovers by retransmission, every drop is
-// followed by the same chunk type (or DATA TSN) crossing again, and the 11
+// followed by the same chunk type (or DATA TSN) crossing again, and the 22
 // echoes (up to 65,000 bytes) stay exact. Data lost either way is
 // retransmitted, seen on the wire and in both stacks' counters (pgsctp's
 // Stats, the kernel's /proc/net/sctp/snmp), fast retransmit (RFC 9260
 // 7.2.4) included, driven by the other side's SACK gap reports.
 func TestKernelLoss(t *testing.T) {
-	// DATA packets are counted per direction (11 messages are about 95
-	// packets from pgsctp, 75 from the kernel); the 65,000-byte message
+	// DATA packets are counted per direction (22 messages are about 190
+	// packets from pgsctp, 150 from the kernel); each 65,000-byte message
 	// is 56 or 45 of them, so the later drops have many packets after
 	// them and are recovered by fast retransmit.
 	cases := []lossCase{
@@ -288,11 +288,11 @@ func TestKernelLoss(t *testing.T) {
 			}},
 		{name: "DATA from pgsctp", rfc: `7.2.4 fast retransmit at pgsctp (kernel SACKs report the gaps); 6.3.3 T3-rtx for the first`, ourRtx: true,
 			drop: func() func(netrelay.Direction, netrelay.Packet) bool {
-				return netrelay.DropNth(toPeer, netrelay.TypeData, 1, 30, 31, 60)
+				return netrelay.DropNth(toPeer, netrelay.TypeData, 1, 40, 41, 120)
 			}},
 		{name: "DATA from the kernel", rfc: `the kernel's fast retransmit (7.2.4), driven by pgsctp's SACK gap reports (6.2, 6.7)`, kernelRtx: "SctpFastRetransmits",
 			drop: func() func(netrelay.Direction, netrelay.Packet) bool {
-				return netrelay.DropNth(toUs, netrelay.TypeData, 30, 31, 60)
+				return netrelay.DropNth(toUs, netrelay.TypeData, 40, 41, 120)
 			}},
 		{name: "first DATA from the kernel", rfc: `the kernel retransmits its first echo (more echoes follow, so pgsctp's SACKs report the gap)`, kernelRtx: "SctpRetransmits",
 			drop: func() func(netrelay.Direction, netrelay.Packet) bool {
@@ -323,7 +323,7 @@ func TestKernelLoss(t *testing.T) {
 			f := &netrelay.Filter{Drop: tc.drop()}
 			e.relay(guestUDP(), f)
 			a := e.dial(port, e.fastConfig())
-			const n = 11 // every size once
+			const n = 22 // every size twice
 			e.exchange(a, 11, n)
 			if err := a.Shutdown(e.ctx); err != nil {
 				t.Fatalf("Shutdown: %v", err)
@@ -367,7 +367,7 @@ func guestUDP() netip.AddrPort {
 }
 
 // TestKernelLossListen: the kernel dials a pgsctp listener through a relay
-// that drops chosen datagrams, sends 11 messages (up to 65,000 bytes) and
+// that drops chosen datagrams, sends 22 messages (up to 65,000 bytes) and
 // checks pgsctp's echoes; the handshake, the data both ways and the
 // kernel's SHUTDOWN all recover, every drop is followed by the same chunk
 // type (or DATA TSN) again, and the messages stay exact on both ends.
@@ -390,11 +390,11 @@ func TestKernelLossListen(t *testing.T) {
 			}},
 		{name: "DATA from the kernel", rfc: `pgsctp reports the gaps (6.7), the kernel retransmits; pgsctp reassembles and delivers once`,
 			drop: func() func(netrelay.Direction, netrelay.Packet) bool {
-				return netrelay.DropNth(toUs, netrelay.TypeData, 1, 30, 31, 60)
+				return netrelay.DropNth(toUs, netrelay.TypeData, 1, 40, 41, 120)
 			}},
 		{name: "DATA from pgsctp", rfc: `7.2.4 fast retransmit at pgsctp, driven by the kernel's SACK gap reports`, ourRtx: true,
 			drop: func() func(netrelay.Direction, netrelay.Packet) bool {
-				return netrelay.DropNth(toThem, netrelay.TypeData, 30, 31, 60)
+				return netrelay.DropNth(toThem, netrelay.TypeData, 40, 41, 120)
 			}},
 		{name: "SHUTDOWN", rfc: `9.2: the kernel's T2-shutdown resends SHUTDOWN`,
 			drop: func() func(netrelay.Direction, netrelay.Packet) bool {
@@ -412,7 +412,7 @@ func TestKernelLossListen(t *testing.T) {
 			l := e.listen(port, e.fastConfig())
 			f := &netrelay.Filter{Drop: tc.drop()}
 			e.relay(hostPort(ourUDP), f)
-			const n, seed = 11, 13 // every size once
+			const n, seed = 22, 13 // every size twice
 			p := e.startPeer("", "send", kernelsctp.HostAddr.String(), strconv.Itoa(port), strconv.Itoa(relayFront), strconv.Itoa(n), strconv.Itoa(seed))
 			a, err := l.Accept(e.ctx)
 			if err != nil {
