@@ -194,10 +194,10 @@ func (g *Guest) startQemu(img *image, initrd string) error {
 		"-append", "console=ttyS0 quiet loglevel=1 panic=-1 rdinit=/init",
 		"-netdev", "tap,id=n0,ifname=" + tapName + ",script=no,downscript=no",
 		// romfile= skips iPXE's option ROM (a second of TCG at boot).
-		// csum=off: with checksum offload (and so GSO) on, the guest's
-		// 6.1 kernel dropped about 10% of its own SCTP-over-UDP packets
-		// on transmit (eth0 tx_dropped 25 of 259 in one echo test; the
-		// lost ones came back by T3, 1 s later); without it, none.
+		// csum=off: with checksum offload on, the guest's 6.1 kernel
+		// dropped about 10% of its own SCTP-over-UDP packets on transmit
+		// (eth0 tx_dropped 25 of 259 in one echo test; the lost ones came
+		// back by T3, 1 s later); without it, none (README.md).
 		"-device", "virtio-net-pci,netdev=n0,mac=52:54:00:12:34:56,romfile=,csum=off",
 	}
 	cmd := exec.Command("nsenter", args...)
