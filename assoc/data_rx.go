@@ -187,8 +187,18 @@ func (r *rxState) endPacket(a *Association, now time.Time, p *path) {
 }
 
 // release returns delivered bytes to the window, and sends a window update
-// when the window reopens substantially (receiver-side silly window
-// syndrome avoidance, section 6.2).
+// when the window has opened by a significant amount since the last SACK.
+//
+// Section 6.2 lets a receiver send SACKs beyond one per packet "to update
+// the offered window as the receiving application consumes new data";
+// without one, a sender that has nothing more in flight keeps the smaller
+// window it last heard of. "Significant" is at least one MTU and 1/32 of
+// the window (32 KiB of the default 1 MiB), between TCP's receiver rule
+// (min(half the buffer, one MSS), RFC 9293 section 3.8.6.2.2) and Linux's
+// (max(MTU, rcvbuf/16)), so one 64 KiB message read triggers an update
+// but reads of a few bytes do not each cost a SACK. (This used to require
+// the last advertised window to be below half: the 1 MiB window minus a
+// 65,000-byte message never reopened, seen against the Linux kernel.)
 func (r *rxState) release(a *Association, n int) {
 	if n <= 0 {
 		return
@@ -197,8 +207,7 @@ func (r *rxState) release(a *Association, n int) {
 	if r.tracker == nil || a.state == StateClosed {
 		return
 	}
-	w := a.rwnd()
-	if r.lastAdv < a.cfg.RecvWindow/2 && w >= r.lastAdv+max(uint32(a.cfg.MTU), a.cfg.RecvWindow/4) {
+	if w := a.rwnd(); w >= r.lastAdv+max(uint32(a.cfg.MTU), a.cfg.RecvWindow/32) {
 		r.sackNow = true
 	}
 }

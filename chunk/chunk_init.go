@@ -43,7 +43,6 @@ type InitChunk struct {
 	HostName           []byte       // Host Name Address (11), deprecated; non-nil = present
 	SupportedAddrTypes []uint16     // Supported Address Types (12)
 	ECNCapable         bool         // ECN Capable (0x8000)
-	ForwardTSN         bool         // Forward-TSN-Supported (0xC000, RFC 3758)
 	SupportedExt       []Type       // Supported Extensions (0x8008, RFC 5061)
 	// AUTH (RFC 4895): Random (0x8002) is the 32 or more random bytes of
 	// the key vector, nil if absent; AuthChunks (0x8003) the chunk types

@@ -207,8 +207,6 @@ func checkInitParams(fail func(string, ...any), params []layers.SCTPInitParamete
 			}
 		case ParamECNCapable:
 			got.ECNCapable = true
-		case ParamForwardTSN:
-			got.ForwardTSN = true
 		case ParamSupportedExt:
 			for _, t := range p.Value {
 				got.SupportedExt = append(got.SupportedExt, Type(t))
@@ -244,7 +242,7 @@ func checkInitParams(fail func(string, ...any), params []layers.SCTPInitParamete
 		}
 	}
 	if got.CookiePreservative != c.CookiePreservative || !bytes.Equal(got.HostName, c.HostName) || (got.HostName == nil) != (c.HostName == nil) ||
-		!equalSlices(got.SupportedAddrTypes, c.SupportedAddrTypes) || got.ECNCapable != c.ECNCapable || got.ForwardTSN != c.ForwardTSN ||
+		!equalSlices(got.SupportedAddrTypes, c.SupportedAddrTypes) || got.ECNCapable != c.ECNCapable ||
 		!equalSlices(got.SupportedExt, c.SupportedExt) || len(got.Unrecognized) != len(c.Unrecognized) ||
 		!bytes.Equal(got.Random, c.Random) || !equalSlices(got.AuthChunks, c.AuthChunks) || !equalSlices(got.HMACAlgos, c.HMACAlgos) {
 		fail("gopacket found parameters %+v, want %+v", got, *c)

@@ -41,9 +41,6 @@ func (c *InitChunk) countParams(l *tlvLen) {
 	if c.ECNCapable {
 		l.add(0)
 	}
-	if c.ForwardTSN {
-		l.add(0)
-	}
 	if len(c.SupportedExt) > 0 {
 		l.add(len(c.SupportedExt))
 	}
@@ -97,9 +94,6 @@ func (c *InitChunk) appendParams(b []byte) []byte {
 	}
 	if c.ECNCapable {
 		b = appendTLV(b, ParamECNCapable, nil)
-	}
-	if c.ForwardTSN {
-		b = appendTLV(b, ParamForwardTSN, nil)
 	}
 	if len(c.SupportedExt) > 0 {
 		n := 4 + len(c.SupportedExt)
@@ -201,10 +195,17 @@ func (c *InitChunk) decodeParams(b []byte, ack *InitAckChunk) error {
 
 // knownInitParam says whether decodeParam handles typ (decoding it, or
 // skipping one that has no meaning in the chunk at hand).
+//
+// Forward-TSN-Supported (0xC000, RFC 3758 section 3.3.1) is deliberately
+// not known: pgsctp has no PR-SCTP, and the upper bits 11 of its type say
+// "Skip this parameter and continue processing, but report the
+// unrecognized parameter" (RFC 9260 section 3.2.1), so it must land in
+// Unrecognized and come back in the INIT ACK. Decoding it into a field hid
+// it from that report; the Linux kernel offers it in every INIT.
 func knownInitParam(typ uint16) bool {
 	switch typ {
 	case ParamIPv4Address, ParamIPv6Address, ParamCookiePreservative, ParamHostNameAddress,
-		ParamSupportedAddrTypes, ParamECNCapable, ParamForwardTSN, ParamSupportedExt,
+		ParamSupportedAddrTypes, ParamECNCapable, ParamSupportedExt,
 		ParamStateCookie, ParamUnrecognized, ParamHeartbeatInfo,
 		ParamRandom, ParamChunks, ParamHMACAlgo:
 		return true
@@ -247,11 +248,6 @@ func (c *InitChunk) decodeParam(typ uint16, v []byte, ack *InitAckChunk, name st
 			return bad("0")
 		}
 		c.ECNCapable = true
-	case ParamForwardTSN:
-		if len(v) != 0 {
-			return bad("0")
-		}
-		c.ForwardTSN = true
 	case ParamSupportedExt:
 		for _, t := range v {
 			c.SupportedExt = append(c.SupportedExt, Type(t))

@@ -62,7 +62,10 @@ func TestRFCLayouts(t *testing.T) {
 			// RFC 9260 3.3.2: fixed fields, then "IPv4 Address (Note 1)
 			// Optional", "Supported Address Types (Note 4) Optional",
 			// "Reserved for ECN Capable (Note 2) Optional" (0x8000),
-			// and RFC 3758's Forward-TSN-Supported (0xC000).
+			// and RFC 3758's Forward-TSN-Supported (0xC000), which pgsctp
+			// (no PR-SCTP) does not know: its upper bits 11 ask for a
+			// report (3.2.1), so it lands in Unrecognized, which Append
+			// writes after the known parameters (so not canonical).
 			name: "3.3.2 INIT with IPv4 address, supported address types, ECN, Forward-TSN",
 			in: []byte{
 				0x01, 0x00, 0x00, 0x32, // type 1, length 50
@@ -81,10 +84,10 @@ func TestRFCLayouts(t *testing.T) {
 				InitiateTag: 0xdeadbeef, AdvRecvWindow: 65536, OutboundStreams: 10, InboundStreams: 11, InitialTSN: 0x12345678,
 				Addresses:          []netip.Addr{netip.MustParseAddr("127.0.0.1")},
 				SupportedAddrTypes: []uint16{5},
-				ECNCapable:         true, ForwardTSN: true,
-				SupportedExt: []Type{TypeForwardTSN, TypeReconfig},
+				ECNCapable:         true,
+				SupportedExt:       []Type{TypeForwardTSN, TypeReconfig},
+				Unrecognized:       []RawParam{{Type: ParamForwardTSN, Value: []byte{}}},
 			},
-			canonical: true,
 		},
 		{
 			// RFC 9260 3.3.2.1: IPv6 Address (6), Cookie Preservative (9),
@@ -398,5 +401,54 @@ func TestUnrecognizedParamsFlow(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got.UnrecognizedParams, []RawParam{{0xc00f, []byte("abcde")}}) || got.Unrecognized != nil {
 		t.Fatalf("UnrecognizedParams %v, Unrecognized %v", got.UnrecognizedParams, got.Unrecognized)
+	}
+}
+
+// TestForwardTSNSupportedReported: an endpoint without PR-SCTP reports
+// the peer's Forward-TSN-Supported parameter (RFC 3758 section 3.3.1,
+// type 0xC000) in its INIT ACK. Its upper bits 11 say "Skip this
+// parameter and continue processing, but report the unrecognized
+// parameter in an 'Unrecognized Parameter'" (RFC 9260 section 3.2.1).
+// Regression: the codec used to decode it into a field, so the INIT ACK
+// to the Linux kernel's INIT (which always offers it) reported nothing.
+// The INIT below is the kernel's parameter order: addresses, Supported
+// Address Types, ECN, Forward-TSN-Supported, Supported Extensions.
+func TestForwardTSNSupportedReported(t *testing.T) {
+	in := []byte{
+		0x01, 0x00, 0x00, 0x2c, // INIT, length 44
+		0x11, 0x22, 0x33, 0x44, // Initiate Tag
+		0x00, 0x01, 0xc0, 0x00, // a_rwnd
+		0x00, 0x0a, 0xff, 0xff, // OS 10, MIS 65535
+		0x00, 0x00, 0x00, 0x01, // Initial TSN
+		0x00, 0x05, 0x00, 0x08, 10, 0, 2, 15, // IPv4 Address 10.0.2.15
+		0x00, 0x0c, 0x00, 0x06, 0x00, 0x05, 0x00, 0x00, // Supported Address Types: IPv4
+		0x80, 0x00, 0x00, 0x04, // ECN Capable: skip silently (10)
+		0xc0, 0x00, 0x00, 0x04, // Forward-TSN-Supported: skip and report (11)
+	}
+	var init InitChunk
+	if err := init.Unmarshal(rawOf(t, in)); err != nil {
+		t.Fatal(err)
+	}
+	if want := []RawParam{{ParamForwardTSN, []byte{}}}; !reflect.DeepEqual(init.Unrecognized, want) {
+		t.Fatalf("Unrecognized = %v, want %v (ECN is skipped without a report)", init.Unrecognized, want)
+	}
+	if !init.ECNCapable || len(init.Addresses) != 1 {
+		t.Errorf("the parameters around it were not decoded: %+v", init)
+	}
+	ack := &InitAckChunk{InitChunk: InitChunk{InitiateTag: 2, OutboundStreams: 1, InboundStreams: 1},
+		StateCookie: []byte{1}, UnrecognizedParams: init.Unrecognized}
+	b := ack.Append(nil)
+	// Section 3.3.3.1: the Unrecognized Parameter (8) holds the whole
+	// parameter, header included: 00 08 00 08 c0 00 00 04.
+	if !bytes.Contains(b, []byte{0x00, 0x08, 0x00, 0x08, 0xc0, 0x00, 0x00, 0x04}) {
+		t.Fatalf("INIT ACK % x does not report 0xC000 in an Unrecognized Parameter", b)
+	}
+	// And pgsctp never claims PR-SCTP: no 0xC000 parameter of its own.
+	var got InitAckChunk
+	if err := got.Unmarshal(rawOf(t, b)); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Unrecognized) != 0 {
+		t.Errorf("INIT ACK carries parameters of its own that it does not know: %v", got.Unrecognized)
 	}
 }

@@ -64,7 +64,7 @@ func fixedLayout(c Chunk) bool {
 		return false // once the cookie is in, later parameters are optional
 	case *InitChunk:
 		return len(c.Addresses)+len(c.Unrecognized) == 0 && c.HostName == nil && c.CookiePreservative == 0 &&
-			!c.ECNCapable && !c.ForwardTSN && len(c.SupportedExt)+len(c.SupportedAddrTypes) == 0
+			!c.ECNCapable && len(c.SupportedExt)+len(c.SupportedAddrTypes) == 0
 	}
 	return false
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/pgsctp/pgsctp/assoc"
+	"github.com/pgsctp/pgsctp/internal/netrelay"
 	"github.com/pgsctp/pgsctp/internal/usrsctp"
 	"github.com/pgsctp/pgsctp/sctp"
 )
@@ -110,9 +111,9 @@ func TestInteropEchoServer(t *testing.T) {
 	f := &filter{}
 	var mtuErrs []string
 	var ladder []string // the chunk types of the shutdown, in order
-	f.seen = func(d usrsctp.Direction, p rawPacket, raw []byte) {
+	f.Seen = func(d netrelay.Direction, p rawPacket, raw []byte) {
 		// pgsctp's MTU (default 1200) bounds every SCTP packet it sends.
-		if d == usrsctp.ToServer && len(raw) > 1200 {
+		if d == netrelay.ToServer && len(raw) > 1200 {
 			mtuErrs = append(mtuErrs, fmt.Sprintf("pgsctp sent a %d-byte SCTP packet: %v", len(raw), p.Chunks))
 		}
 		for _, c := range p.Chunks {
@@ -258,21 +259,21 @@ func TestInteropEchoServer(t *testing.T) {
 	// relay may not have forwarded the last packet yet when Shutdown
 	// returns.
 	eventually(ctx, func() bool {
-		f.mu.Lock()
-		defer f.mu.Unlock()
+		f.Mu.Lock()
+		defer f.Mu.Unlock()
 		return len(ladder) >= 3
 	})
-	f.mu.Lock()
+	f.Mu.Lock()
 	got := slices.Clone(ladder)
 	for _, m := range mtuErrs {
 		t.Error(m)
 	}
-	f.mu.Unlock()
+	f.Mu.Unlock()
 	want := []string{"0:SHUTDOWN", "1:SHUTDOWN-ACK", "0:SHUTDOWN-COMPLETE"}
 	if !slices.Equal(got, want) {
 		t.Errorf("shutdown ladder %v; want %v (0: pgsctp -> usrsctp, 1: back)", got, want)
 	}
-	if p := f.problems(); len(p) > 0 {
+	if p := f.Problems(); len(p) > 0 {
 		t.Errorf("unparseable datagrams: %v", p)
 	}
 	t.Logf("after shutdown: %+v", a.Stats())

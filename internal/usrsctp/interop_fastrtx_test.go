@@ -6,6 +6,7 @@ import (
 	"io"
 	"testing"
 
+	"github.com/pgsctp/pgsctp/internal/netrelay"
 	"github.com/pgsctp/pgsctp/internal/usrsctp"
 )
 
@@ -46,8 +47,8 @@ func TestInteropFastRetransmitHTNA(t *testing.T) {
 		nth = append(nth, k, k+1, k+5)
 	}
 	reported := map[uint32]bool{} // TSNs some SACK reported missing
-	f := &filter{drop: dropNth(toPeer, ctData, nth...)}
-	f.seen = func(d usrsctp.Direction, p rawPacket, _ []byte) {
+	f := &filter{Drop: dropNth(toPeer, ctData, nth...)}
+	f.Seen = func(d netrelay.Direction, p rawPacket, _ []byte) {
 		if d != toUs {
 			return
 		}
@@ -98,10 +99,10 @@ func TestInteropFastRetransmitHTNA(t *testing.T) {
 	}
 	checkRecovery(t, e, f, lossCase{})
 	st := a.Stats()
-	f.mu.Lock()
+	f.Mu.Lock()
 	nReported := len(reported)
-	f.mu.Unlock()
-	t.Logf("dropped %d DATA packets (and the kernel %d datagrams); SACKs reported %d TSNs missing; stats %+v", len(f.droppedLines()), e.udpRcvbufErrors(), nReported, st)
+	f.Mu.Unlock()
+	t.Logf("dropped %d DATA packets (and the kernel %d datagrams); SACKs reported %d TSNs missing; stats %+v", len(f.Dropped()), e.udpRcvbufErrors(), nReported, st)
 	if st.FastRetransmits > uint64(nReported) {
 		t.Errorf("Stats.FastRetransmits = %d, but the peer's SACKs reported only %d distinct TSNs missing: chunks got miss indications without being reported missing (RFC 9260 7.2.4, HTNA)", st.FastRetransmits, nReported)
 	}

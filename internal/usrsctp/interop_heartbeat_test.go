@@ -23,7 +23,7 @@ import (
 func TestInteropHeartbeat(t *testing.T) {
 	e := newEnv(t)
 	e.must(usrsctp.StartEchoServer(e.ctx, usrsctp.ServerOptions{Netns: e.ns, LocalUDPPort: peerUDP}))
-	f := &filter{drop: dropNth(toUs, ctHeartbeatAck, 1, 2)}
+	f := &filter{Drop: dropNth(toUs, ctHeartbeatAck, 1, 2)}
 	e.relay(peerUDP, f)
 	cfg := e.fastConfig()
 	cfg.Assoc.HBInterval = 50 * time.Millisecond
@@ -34,11 +34,11 @@ func TestInteropHeartbeat(t *testing.T) {
 		if p := a.Stats().Paths; len(p) > 0 {
 			sawErrors = max(sawErrors, p[0].Errors)
 		}
-		return f.count(toUs, ctHeartbeatAck) >= 2
+		return f.Count(toUs, ctHeartbeatAck) >= 2
 	})
 	if !ok {
 		t.Fatalf("saw %d HEARTBEATs and %d HEARTBEAT ACKs forwarded; want 2 ACKs after the 2 dropped",
-			f.count(toPeer, ctHeartbeat), f.count(toUs, ctHeartbeatAck))
+			f.Count(toPeer, ctHeartbeat), f.Count(toUs, ctHeartbeatAck))
 	}
 	st := a.Stats()
 	if len(st.Paths) != 1 || !st.Paths[0].Active || st.Paths[0].Errors != 0 {
@@ -52,5 +52,5 @@ func TestInteropHeartbeat(t *testing.T) {
 	}
 	checkRecovery(t, e, f, lossCase{})
 	t.Logf("max error count seen %d; HEARTBEATs %d, ACKs forwarded %d; ladder tail %v",
-		sawErrors, f.count(toPeer, ctHeartbeat), f.count(toUs, ctHeartbeatAck), lastN(f.tail(), 6))
+		sawErrors, f.Count(toPeer, ctHeartbeat), f.Count(toUs, ctHeartbeatAck), lastN(f.Tail(), 6))
 }

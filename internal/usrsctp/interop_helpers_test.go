@@ -14,12 +14,15 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/pgsctp/pgsctp/internal/netrelay"
+	"github.com/pgsctp/pgsctp/internal/pcapwriter"
 	"github.com/pgsctp/pgsctp/internal/usrsctp"
 	"github.com/pgsctp/pgsctp/sctp"
 )
@@ -145,7 +148,7 @@ func (e *env) listen(cfg *sctp.Config) *sctp.Listener {
 // relay starts a Relay inside the namespace: clients send to relayFront,
 // and it forwards from relayBack to serverUDP. Each datagram goes through
 // the filter (nil: forward everything).
-func (e *env) relay(serverUDP int, f *filter) *usrsctp.Relay {
+func (e *env) relay(serverUDP int, f *filter) *netrelay.Relay {
 	e.t.Helper()
 	var front, back net.PacketConn
 	err := e.ns.Do(func() (err error) {
@@ -160,15 +163,29 @@ func (e *env) relay(serverUDP int, f *filter) *usrsctp.Relay {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	var inspect func(usrsctp.Direction, []byte) bool
-	if f != nil {
-		inspect = f.inspect
+	// Every relayed test writes its packets to a pcap file, one SCTP
+	// packet per record, that tshark must decode cleanly (issue 8, part 5).
+	// PGSCTP_PCAP_DIR keeps the files.
+	dir := os.Getenv("PGSCTP_PCAP_DIR")
+	if dir == "" {
+		dir = e.t.TempDir()
 	}
-	r := usrsctp.NewRelay(front, back, netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), uint16(serverUDP)), inspect)
+	name := filepath.Join(dir, "usrsctp-"+strings.NewReplacer("/", "_", " ", "_").Replace(e.t.Name())+".pcap")
+	capture, err := pcapwriter.Create(name)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	o := netrelay.Options{Capture: capture}
+	if f != nil {
+		o.Inspect = f.Inspect
+	}
+	r := netrelay.NewRelay(front, back, netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), uint16(serverUDP)), o)
 	e.t.Cleanup(func() {
 		r.Close()
+		capture.Close()
+		pcapwriter.Check(e.t, name, serverUDP, ourUDP, relayFront, relayBack)
 		if f != nil && e.t.Failed() {
-			e.t.Logf("relay ladder (last %d of %d packets):\n%s", len(f.tail()), f.total(), strings.Join(f.tail(), "\n"))
+			e.t.Logf("relay ladder (last %d of %d packets):\n%s", len(f.Tail()), f.Total(), strings.Join(f.Tail(), "\n"))
 		}
 	})
 	return r
@@ -176,101 +193,33 @@ func (e *env) relay(serverUDP int, f *filter) *usrsctp.Relay {
 
 // Chunk types (RFC 9260 section 3.2) the tests look for.
 const (
-	ctData             = 0
-	ctInit             = 1
-	ctInitAck          = 2
-	ctSack             = 3
-	ctHeartbeat        = 4
-	ctHeartbeatAck     = 5
-	ctAbort            = 6
-	ctShutdown         = 7
-	ctShutdownAck      = 8
-	ctError            = 9
-	ctCookieEcho       = 10
-	ctCookieAck        = 11
-	ctShutdownComplete = 14
+	ctData             = netrelay.TypeData
+	ctInit             = netrelay.TypeInit
+	ctInitAck          = netrelay.TypeInitAck
+	ctSack             = netrelay.TypeSack
+	ctHeartbeat        = netrelay.TypeHeartbeat
+	ctHeartbeatAck     = netrelay.TypeHeartbeatAck
+	ctAbort            = netrelay.TypeAbort
+	ctShutdown         = netrelay.TypeShutdown
+	ctShutdownAck      = netrelay.TypeShutdownAck
+	ctError            = netrelay.TypeError
+	ctCookieEcho       = netrelay.TypeCookieEcho
+	ctCookieAck        = netrelay.TypeCookieAck
+	ctShutdownComplete = netrelay.TypeShutdownComplete
 )
 
-var chunkNames = map[byte]string{
-	ctData: "DATA", ctInit: "INIT", ctInitAck: "INIT-ACK", ctSack: "SACK", ctHeartbeat: "HB",
-	ctHeartbeatAck: "HB-ACK", ctAbort: "ABORT", ctShutdown: "SHUTDOWN", ctShutdownAck: "SHUTDOWN-ACK",
-	ctError: "ERROR", ctCookieEcho: "COOKIE-ECHO", ctCookieAck: "COOKIE-ACK", ctShutdownComplete: "SHUTDOWN-COMPLETE",
-	0xC0: "FORWARD-TSN", 0x0F: "AUTH", 0xC1: "ASCONF", 0x80: "ASCONF-ACK", 0x82: "RE-CONFIG",
-}
+// The relay's packet view and filter, under the names these tests use.
+type (
+	rawPacket = netrelay.Packet
+	rawChunk  = netrelay.Chunk
+	filter    = netrelay.Filter
+)
 
-// rawChunk is one chunk of a packet, parsed here independently of package
-// chunk so that the tests do not trust the codec they check.
-type rawChunk struct {
-	Type, Flags byte
-	Value       []byte // without the chunk header and padding
-}
-
-func (c rawChunk) String() string {
-	n, ok := chunkNames[c.Type]
-	if !ok {
-		n = fmt.Sprintf("type%d", c.Type)
-	}
-	switch c.Type {
-	case ctData:
-		if len(c.Value) >= 12 {
-			return fmt.Sprintf("DATA(tsn=%d sid=%d len=%d flags=%#x)", binary.BigEndian.Uint32(c.Value), binary.BigEndian.Uint16(c.Value[4:]), len(c.Value)-12, c.Flags)
-		}
-	case ctShutdownComplete, ctAbort:
-		if c.Flags&1 != 0 {
-			return n + "(T)" // the T bit: the sender had no TCB (RFC 9260 3.3.7, 3.3.13)
-		}
-	case ctSack:
-		if len(c.Value) >= 12 {
-			return fmt.Sprintf("SACK(cum=%d gaps=%d dups=%d)", binary.BigEndian.Uint32(c.Value), binary.BigEndian.Uint16(c.Value[8:]), binary.BigEndian.Uint16(c.Value[10:]))
-		}
-	}
-	return n
-}
-
-// rawPacket is a parsed SCTP common header and its chunks.
-type rawPacket struct {
-	Src, Dst uint16
-	Tag      uint32
-	Chunks   []rawChunk
-}
-
-func parsePacket(b []byte) (rawPacket, error) {
-	var p rawPacket
-	if len(b) < 12 {
-		return p, fmt.Errorf("%d bytes: shorter than the common header", len(b))
-	}
-	p.Src, p.Dst, p.Tag = binary.BigEndian.Uint16(b), binary.BigEndian.Uint16(b[2:]), binary.BigEndian.Uint32(b[4:])
-	for rest := b[12:]; len(rest) > 0; {
-		if len(rest) < 4 {
-			return p, errors.New("truncated chunk header")
-		}
-		l := int(binary.BigEndian.Uint16(rest[2:]))
-		if l < 4 || l > len(rest) {
-			return p, fmt.Errorf("chunk length %d with %d bytes left", l, len(rest))
-		}
-		p.Chunks = append(p.Chunks, rawChunk{Type: rest[0], Flags: rest[1], Value: rest[4:l]})
-		rest = rest[min((l+3)&^3, len(rest)):]
-	}
-	return p, nil
-}
-
-func (p rawPacket) has(t byte) bool {
-	for _, c := range p.Chunks {
-		if c.Type == t {
-			return true
-		}
-	}
-	return false
-}
-
-func (p rawPacket) first(t byte) (rawChunk, bool) {
-	for _, c := range p.Chunks {
-		if c.Type == t {
-			return c, true
-		}
-	}
-	return rawChunk{}, false
-}
+var (
+	parsePacket = netrelay.ParsePacket
+	dropNth     = netrelay.DropNth
+	anyOf       = netrelay.AnyOf
+)
 
 // tlv is one parameter or error cause (type, value).
 type tlv struct {
@@ -292,168 +241,6 @@ func parseTLVs(b []byte) ([]tlv, error) {
 		b = b[min((l+3)&^3, len(b)):]
 	}
 	return out, nil
-}
-
-// filter is a Relay inspection function that records a ladder of what
-// crossed and drops the datagrams a rule selects.
-type filter struct {
-	// drop, if set, is asked about every datagram (in the order they
-	// cross, per direction) and returns true to drop it.
-	drop func(d usrsctp.Direction, p rawPacket) bool
-	// seen, if set, sees every parsed datagram (dropped ones too).
-	seen func(d usrsctp.Direction, p rawPacket, raw []byte)
-
-	mu      sync.Mutex
-	ladder  []string
-	n       int
-	dropped []string
-	bad     []string
-	// Recovery bookkeeping: chunk types and DATA TSNs dropped in a
-	// direction and not yet seen forwarded in that direction since.
-	lostTypes map[dirType]int
-	lostTSNs  map[dirTSN]bool
-	// counts of forwarded datagrams holding a chunk type.
-	counts map[dirType]int
-}
-
-type dirType struct {
-	d usrsctp.Direction
-	t byte
-}
-
-type dirTSN struct {
-	d   usrsctp.Direction
-	tsn uint32
-}
-
-func (f *filter) inspect(d usrsctp.Direction, b []byte) bool {
-	p, err := parsePacket(b)
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if err != nil {
-		f.bad = append(f.bad, fmt.Sprintf("dir %d: %v: %x", d, err, b))
-		return true
-	}
-	if f.seen != nil {
-		f.seen(d, p, b)
-	}
-	drop := f.drop != nil && f.drop(d, p)
-	if f.lostTypes == nil {
-		f.lostTypes, f.lostTSNs, f.counts = map[dirType]int{}, map[dirTSN]bool{}, map[dirType]int{}
-	}
-	for _, c := range p.Chunks {
-		k := dirType{d, c.Type}
-		if drop {
-			f.lostTypes[k]++
-		} else {
-			delete(f.lostTypes, k)
-			f.counts[k]++
-		}
-		if c.Type == ctData && len(c.Value) >= 4 {
-			k := dirTSN{d, binary.BigEndian.Uint32(c.Value)}
-			if drop {
-				f.lostTSNs[k] = true
-			} else {
-				delete(f.lostTSNs, k)
-			}
-		}
-	}
-	arrow := "client -> server"
-	if d == usrsctp.ToClient {
-		arrow = "client <- server"
-	}
-	line := fmt.Sprintf("%s %v", arrow, p.Chunks)
-	if drop {
-		line += "  DROPPED"
-		f.dropped = append(f.dropped, line)
-	}
-	f.n++
-	f.ladder = append(f.ladder, line)
-	if len(f.ladder) > 80 {
-		f.ladder = f.ladder[len(f.ladder)-80:]
-	}
-	return !drop
-}
-
-func (f *filter) tail() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]string(nil), f.ladder...)
-}
-
-func (f *filter) total() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.n
-}
-
-func (f *filter) droppedLines() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]string(nil), f.dropped...)
-}
-
-// unrecovered lists what was dropped and never seen again in the same
-// direction: chunk types (a retransmitted INIT, COOKIE ECHO, SHUTDOWN, ...,
-// or the answer to one) and DATA TSNs (a retransmission).
-func (f *filter) unrecovered() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	var out []string
-	for k := range f.lostTypes {
-		out = append(out, fmt.Sprintf("direction %d: %s", k.d, rawChunk{Type: k.t}))
-	}
-	for k := range f.lostTSNs {
-		out = append(out, fmt.Sprintf("direction %d: DATA TSN %d", k.d, k.tsn))
-	}
-	return out
-}
-
-// count returns how many forwarded datagrams in direction d held a chunk
-// of type t.
-func (f *filter) count(d usrsctp.Direction, t byte) int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.counts[dirType{d, t}]
-}
-
-func (f *filter) problems() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]string(nil), f.bad...)
-}
-
-// dropNth returns a drop rule that drops, in direction d, the k-th
-// (1-based) datagram holding a chunk of type ct, for each k in nth.
-// Called with the filter's lock held.
-func dropNth(d usrsctp.Direction, ct byte, nth ...int) func(usrsctp.Direction, rawPacket) bool {
-	seen := 0
-	return func(dd usrsctp.Direction, p rawPacket) bool {
-		if dd != d || !p.has(ct) {
-			return false
-		}
-		seen++
-		for _, k := range nth {
-			if k == seen {
-				return true
-			}
-		}
-		return false
-	}
-}
-
-// anyOf combines drop rules: a datagram is dropped if one rule says so.
-// Every rule sees every datagram, so their counts stay right.
-func anyOf(rules ...func(usrsctp.Direction, rawPacket) bool) func(usrsctp.Direction, rawPacket) bool {
-	return func(d usrsctp.Direction, p rawPacket) bool {
-		drop := false
-		for _, r := range rules {
-			if r(d, p) {
-				drop = true
-			}
-		}
-		return drop
-	}
 }
 
 // ringLog keeps the last max lines written to it (a slog handler's output).

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/pgsctp/pgsctp/internal/netrelay"
 	"github.com/pgsctp/pgsctp/internal/usrsctp"
 	"github.com/pgsctp/pgsctp/sctp"
 )
@@ -94,7 +95,7 @@ func TestInteropDaytime(t *testing.T) {
 	e.must(usrsctp.StartDaytimeServer(e.ctx, usrsctp.ServerOptions{Netns: e.ns, LocalUDPPort: peerUDP}))
 	f := &filter{}
 	var ladder []string
-	f.seen = func(d usrsctp.Direction, p rawPacket, raw []byte) {
+	f.Seen = func(d netrelay.Direction, p rawPacket, raw []byte) {
 		for _, c := range p.Chunks {
 			switch c.Type {
 			case ctShutdown, ctShutdownAck, ctShutdownComplete, ctAbort:
@@ -127,13 +128,13 @@ func TestInteropDaytime(t *testing.T) {
 		t.Errorf("Err after the peer's graceful shutdown: %v", err)
 	}
 	eventually(e.ctx, func() bool {
-		f.mu.Lock()
-		defer f.mu.Unlock()
+		f.Mu.Lock()
+		defer f.Mu.Unlock()
 		return len(ladder) >= 3
 	})
-	f.mu.Lock()
+	f.Mu.Lock()
 	got := slices.Clone(ladder)
-	f.mu.Unlock()
+	f.Mu.Unlock()
 	if want := []string{"1:SHUTDOWN", "0:SHUTDOWN-ACK", "1:SHUTDOWN-COMPLETE"}; !slices.Equal(got, want) {
 		t.Errorf("shutdown ladder %v; want %v (0: pgsctp -> usrsctp, 1: back)", got, want)
 	}

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pgsctp/pgsctp/internal/netrelay"
 )
 
 // Fixed ports are safe: every test runs in its own network namespace.
@@ -75,7 +77,7 @@ func TestEchoThroughRelay(t *testing.T) {
 
 	var mu sync.Mutex
 	var problems []string
-	var chunkTypes = map[Direction]map[byte]int{ToServer: {}, ToClient: {}}
+	var chunkTypes = map[netrelay.Direction]map[byte]int{netrelay.ToServer: {}, netrelay.ToClient: {}}
 	var front, back net.PacketConn
 	if err := ns.Do(func() (err error) {
 		if front, err = net.ListenPacket("udp4", fmt.Sprintf("127.0.0.1:%d", relayUDP)); err != nil {
@@ -86,7 +88,7 @@ func TestEchoThroughRelay(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	relay := NewRelay(front, back, netip.MustParseAddrPort(fmt.Sprintf("127.0.0.1:%d", serverUDP)), func(d Direction, b []byte) bool {
+	relay := netrelay.NewRelay(front, back, netip.MustParseAddrPort(fmt.Sprintf("127.0.0.1:%d", serverUDP)), netrelay.Options{Inspect: func(d netrelay.Direction, b []byte) bool {
 		src, dst, ok, err := sctpPacket(b)
 		mu.Lock()
 		defer mu.Unlock()
@@ -95,13 +97,13 @@ func TestEchoThroughRelay(t *testing.T) {
 			problems = append(problems, err.Error())
 		case !ok:
 			problems = append(problems, fmt.Sprintf("dir %d: bad CRC32c in %x", d, b))
-		case d == ToServer && dst != EchoPort, d == ToClient && src != EchoPort:
+		case d == netrelay.ToServer && dst != EchoPort, d == netrelay.ToClient && src != EchoPort:
 			problems = append(problems, fmt.Sprintf("dir %d: ports %d->%d", d, src, dst))
 		default:
 			chunkTypes[d][b[12]]++
 		}
 		return true
-	})
+	}})
 	t.Cleanup(func() { relay.Close() })
 
 	cl, err := StartClient(ctx, ClientOptions{Netns: ns, RemoteAddr: "127.0.0.1", RemotePort: EchoPort,
@@ -139,12 +141,12 @@ func TestEchoThroughRelay(t *testing.T) {
 	for _, p := range problems {
 		t.Error(p)
 	}
-	if relay.Count(ToServer) == 0 || relay.Count(ToClient) == 0 {
-		t.Errorf("relay saw %d datagrams to the server and %d back; want both > 0", relay.Count(ToServer), relay.Count(ToClient))
+	if relay.Count(netrelay.ToServer) == 0 || relay.Count(netrelay.ToClient) == 0 {
+		t.Errorf("relay saw %d datagrams to the server and %d back; want both > 0", relay.Count(netrelay.ToServer), relay.Count(netrelay.ToClient))
 	}
 	// The first chunk types seen: INIT (1), COOKIE ECHO (10), DATA (0) to the
 	// server; INIT ACK (2), COOKIE ACK (11) back.
-	for d, types := range map[Direction][]byte{ToServer: {1, 10, 0}, ToClient: {2, 11}} {
+	for d, types := range map[netrelay.Direction][]byte{netrelay.ToServer: {1, 10, 0}, netrelay.ToClient: {2, 11}} {
 		for _, ct := range types {
 			if chunkTypes[d][ct] == 0 {
 				t.Errorf("direction %d: no packet starting with chunk type %d (saw %v)", d, ct, chunkTypes[d])
@@ -152,7 +154,7 @@ func TestEchoThroughRelay(t *testing.T) {
 		}
 	}
 	t.Logf("relay: %d datagrams to server, %d to client; first chunk types %v / %v",
-		relay.Count(ToServer), relay.Count(ToClient), chunkTypes[ToServer], chunkTypes[ToClient])
+		relay.Count(netrelay.ToServer), relay.Count(netrelay.ToClient), chunkTypes[netrelay.ToServer], chunkTypes[netrelay.ToClient])
 }
 
 // TestDaytime: the client receives one ctime(3) line and the server closes

@@ -1,4 +1,10 @@
-package usrsctp
+// Package netrelay is a UDP relay for interop tests: it sits between an
+// SCTP-over-UDP client and server (pgsctp and an independent stack, such as
+// usrsctp's programs or the Linux kernel in a qemu guest), counts and
+// inspects every datagram, drops the ones a test chooses (to make
+// retransmission and fast retransmit run against the peer), and can write
+// what crossed to a pcap file, one SCTP packet per record.
+package netrelay
 
 import (
 	"errors"
@@ -6,6 +12,9 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"time"
+
+	"github.com/pgsctp/pgsctp/internal/pcapwriter"
 )
 
 // Direction says which way a datagram crosses a Relay.
@@ -25,24 +34,38 @@ const (
 //
 // The client sends to Front; the relay sends on from Back to the server,
 // so the server sees Back's address as the client's and must learn the
-// reply port from the UDP source port (do not give the server a fixed
-// RemoteUDPPort).
+// reply port from the UDP source port (or be told Back's port).
 type Relay struct {
 	front, back net.PacketConn
 	server      netip.AddrPort
-	inspect     func(Direction, []byte) bool
+	o           Options
 
 	client atomic.Pointer[net.UDPAddr] // the last client address seen on front
 	counts [2]atomic.Int64
 	wg     sync.WaitGroup
 }
 
-// NewRelay starts relaying between front and back (each closed by Close).
-// inspect, if not nil, sees every datagram (the slice is valid only during
-// the call) and returns false to drop it. It is called from two goroutines,
-// one per direction.
-func NewRelay(front, back net.PacketConn, server netip.AddrPort, inspect func(Direction, []byte) bool) *Relay {
-	r := &Relay{front: front, back: back, server: server, inspect: inspect}
+// Options are the optional parts of a Relay; the zero value forwards
+// everything and records nothing.
+type Options struct {
+	// Inspect, if not nil, sees every datagram (the slice is valid only
+	// during the call) and returns false to drop it. It is called from
+	// two goroutines, one per direction.
+	Inspect func(Direction, []byte) bool
+
+	// Capture, if not nil, gets every datagram that arrived, dropped ones
+	// included (they were sent), as one record each: from the client to
+	// Front, and from the server to Back, with the addresses of that hop.
+	// The relay reads one datagram per call (no GRO), so a peer's UDP GSO
+	// batch is cut into its packets here as on the wire. Write errors are
+	// ignored (the capture is a by-product; a test checks the file).
+	Capture *pcapwriter.Writer
+}
+
+// NewRelay starts relaying between front and back (each closed by Close)
+// for the server at server.
+func NewRelay(front, back net.PacketConn, server netip.AddrPort, o Options) *Relay {
+	r := &Relay{front: front, back: back, server: server, o: o}
 	r.wg.Add(2)
 	go r.run(ToServer)
 	go r.run(ToClient)
@@ -78,7 +101,14 @@ func (r *Relay) run(d Direction) {
 			to = c
 		}
 		r.counts[d].Add(1)
-		if r.inspect != nil && !r.inspect(d, buf[:n]) {
+		if r.o.Capture != nil {
+			if src, ok := addr.(*net.UDPAddr); ok {
+				if dst, ok := from.LocalAddr().(*net.UDPAddr); ok {
+					r.o.Capture.WritePacket(time.Now(), src.AddrPort(), dst.AddrPort(), buf[:n])
+				}
+			}
+		}
+		if r.o.Inspect != nil && !r.o.Inspect(d, buf[:n]) {
 			continue
 		}
 		out := r.back
