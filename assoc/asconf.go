@@ -476,23 +476,8 @@ func (a *Association) removePaths(now time.Time, match func(*path) bool) {
 	for _, p := range gone {
 		a.moveOutstanding(p)
 	}
-	a.paths = keep
-	a.primary = 0
-	for i, p := range keep {
-		if p == prim {
-			a.primary = i
-		}
-	}
-	if match(prim) {
-		a.primary = slices.Index(keep, a.dataPath())
-		a.primary = max(a.primary, 0)
-	}
-	to := a.dataPath()
-	for _, ch := range a.tx.outstanding {
-		if ch.path != nil && slices.Contains(gone, ch.path) {
-			ch.path = to // not in flight (moveOutstanding or acked): only a label
-		}
-	}
+	// Every reference to a removed path goes before the rest looks for
+	// paths (dataPath follows peerPath).
 	if slices.Contains(gone, a.peerPath) {
 		a.peerPath = nil
 	}
@@ -504,6 +489,17 @@ func (a *Association) removePaths(now time.Time, match func(*path) bool) {
 	}
 	if slices.Contains(gone, a.asconf.outPath) {
 		a.asconf.outPath = nil
+	}
+	a.paths = keep
+	a.primary = max(slices.Index(keep, prim), 0)
+	if match(prim) {
+		a.primary = max(slices.Index(keep, a.dataPath()), 0)
+	}
+	to := a.dataPath()
+	for _, ch := range a.tx.outstanding {
+		if ch.path != nil && slices.Contains(gone, ch.path) {
+			ch.path = to // not in flight (moveOutstanding or acked): only a label
+		}
 	}
 	for _, p := range gone {
 		a.pushEvent(PathChange{ID: p.id, Local: p.local, Addr: p.addr, Old: p.state, State: PathInactive, Reason: "address deleted"})

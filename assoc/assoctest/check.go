@@ -155,25 +155,33 @@ func aliases(b, buf []byte) bool {
 	return p >= lo && p+uintptr(len(b)) <= lo+uintptr(len(buf))
 }
 
-// flightCwnd is the association's bytes in flight and congestion window,
-// summed over its paths.
-func (s *Peer) flightCwnd(a *assoc.Association) (flight, cwnd int) {
+// pathLoad is a path's bytes in flight and congestion window.
+type pathLoad struct{ flight, cwnd int }
+
+// flightCwnd is each path's load, keyed by "local>peer", and the sums
+// over the paths (key ""), for a single path whose ladder entries carry no
+// addresses.
+func (s *Peer) flightCwnd(a *assoc.Association) map[string]pathLoad {
 	var st assoc.Stats
 	s.p.guard(s.Name+".Stats", func() { st = a.Stats() })
+	m := make(map[string]pathLoad, len(st.Paths)+1)
+	var sum pathLoad
 	for _, ps := range st.Paths {
-		flight += ps.Flight
-		cwnd += ps.Cwnd
+		m[ps.Local.String()+">"+ps.Addr.Addr().String()] = pathLoad{ps.Flight, ps.Cwnd}
+		sum.flight += ps.Flight
+		sum.cwnd += ps.Cwnd
 	}
-	return flight, cwnd
+	m[""] = sum
+	return m
 }
 
 // checkRuleB looks at the packet just emitted (the last ladder entry):
-// if it carries new DATA (a TSN above any sent before), the flight before
-// it must have been below cwnd + PMTU - 1. RFC 9260 section 6.1, rule B:
-// "At any given time, the sender MUST NOT transmit new data to a given
-// transport address if it has cwnd + (PMTU - 1) or more bytes of data
-// outstanding to that transport address."
-func (s *Peer) checkRuleB(a *assoc.Association, flight, cwnd int) {
+// if it carries new DATA (a TSN above any sent before), the flight of its
+// path before it must have been below that path's cwnd + PMTU - 1. RFC
+// 9260 section 6.1, rule B: "At any given time, the sender MUST NOT
+// transmit new data to a given transport address if it has cwnd + (PMTU -
+// 1) or more bytes of data outstanding to that transport address."
+func (s *Peer) checkRuleB(a *assoc.Association, loads map[string]pathLoad) {
 	tr := s.traces[a]
 	es := s.p.Ladder.Entries
 	if len(es) == 0 {
@@ -198,6 +206,19 @@ func (s *Peer) checkRuleB(a *assoc.Association, flight, cwnd int) {
 			tr.tsnKnown, tr.highestTSN = true, d.TSN
 		}
 	}
+	key := ""
+	if e.Src.IsValid() {
+		src := e.Src.Addr().String()
+		if _, ok := loads[src+">"+e.Dst.Addr().String()]; !ok {
+			src = "invalid IP" // a path whose source the host picks
+		}
+		key = src + ">" + e.Dst.Addr().String()
+	}
+	l, ok := loads[key]
+	if !ok {
+		l = loads[""]
+	}
+	flight, cwnd := l.flight, l.cwnd
 	if fresh && flight >= cwnd+s.res.mtu-1 {
 		s.p.Fatalf("assoctest: %s sent new DATA with %d bytes outstanding and cwnd %d (RFC 9260 6.1 rule B: not with cwnd + PMTU - 1 = %d or more)",
 			s.Name, flight, cwnd, cwnd+s.res.mtu-1)

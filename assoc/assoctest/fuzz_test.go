@@ -2,6 +2,7 @@ package assoctest_test
 
 import (
 	"encoding/binary"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -36,7 +37,10 @@ func runPairOps(t *testing.T, ops []byte) {
 		for _, b := range ops {
 			seed = seed*1099511628211 ^ uint64(b) // the input picks the network's luck too
 		}
-		p := assoctest.New(t, assoctest.Options{Seed: seed, AZ: link, ZA: link, LadderTail: 60})
+		// A has three addresses, and the input adds and deletes them
+		// (ASCONF under AUTH) and fails their links.
+		aAddrs := []netip.Addr{a1, a2, a3}
+		p := assoctest.New(t, assoctest.Options{Seed: seed, AZ: link, ZA: link, LadderTail: 60, AAddrs: aAddrs, ZAddrs: []netip.Addr{z1}})
 		// A life of at most 100 operations and a few hundred KB needs far
 		// fewer packets than this; more is a runaway (a retransmission or
 		// acknowledgement storm).
@@ -60,7 +64,7 @@ func runPairOps(t *testing.T, ops []byte) {
 		outage := false
 		end := byte(0xff)
 		for i := 0; i+2 < len(ops) && end == 0xff; i += 3 {
-			op, b1, b2 := ops[i]%10, ops[i+1], ops[i+2]
+			op, b1, b2 := ops[i]%12, ops[i+1], ops[i+2]
 			switch op {
 			case 0:
 				send(p.A, &toZ, b1, b2)
@@ -88,7 +92,26 @@ func runPairOps(t *testing.T, ops []byte) {
 				p.AZ.Down, p.ZA.Down = true, true
 				p.Advance(time.Duration(b1) * 100 * ms)
 				p.AZ.Down, p.ZA.Down = false, false
+			case 10:
+				var set []netip.Addr
+				for k, ip := range aAddrs {
+					if b1&(1<<k) != 0 {
+						set = append(set, ip)
+					}
+				}
+				if a := p.A.Assoc; a != nil && len(set) > 0 && a.State() == assoc.StateEstablished {
+					p.Note("A's addresses: %v", set)
+					a.SetLocalAddrs(p.Now(), set) // ErrNoASCONF or ErrNotEstablished are fine
+				}
+			case 11:
+				ip := aAddrs[int(b1)%len(aAddrs)]
+				down := b2&1 == 1
+				outage = outage || down
+				p.Link(ip, z1).Down, p.Link(z1, ip).Down = down, down
 			}
+		}
+		for _, ip := range aAddrs {
+			p.Link(ip, z1).Down, p.Link(z1, ip).Down = false, false
 		}
 		p.AZ.Loss, p.ZA.Loss = 0, 0
 		p.Z.AutoRelease = true

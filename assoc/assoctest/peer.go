@@ -360,7 +360,7 @@ func (s *Peer) poll() bool {
 		if n > maxPolls {
 			s.p.Fatalf("assoctest: %s: PollTransmit returned more than %d packets in a row", s.Name, maxPolls)
 		}
-		flight, cwnd := s.flightCwnd(a)
+		loads := s.flightCwnd(a)
 		var tx assoc.Transmit
 		var ok bool
 		s.p.guard(s.Name+".PollTransmit", func() { tx, ok = a.PollTransmit(now, s.buf) })
@@ -369,7 +369,7 @@ func (s *Peer) poll() bool {
 		}
 		progress = true
 		s.emit(tx, true)
-		s.checkRuleB(a, flight, cwnd)
+		s.checkRuleB(a, loads)
 	}
 	if s.drainEvents() {
 		progress = true
