@@ -431,14 +431,6 @@ func (a *Association) SuspectPath(now time.Time, local, peer netip.Addr) bool {
 	}
 	p.errors = max(p.errors, a.cfg.PFMaxRetrans+1)
 	a.setPathState(now, p, PathPF, ReasonSharedFate)
-	for _, ch := range a.tx.outstanding {
-		if ch.path == p && !ch.gapAcked && !ch.retransmit {
-			ch.retransmit = true
-			a.unprobe(ch)
-			a.tx.rtxPending++
-			a.takeOutOfFlight(ch)
-		}
-	}
-	p.t3 = time.Time{}
+	a.moveOutstanding(p)
 	return true
 }
