@@ -38,7 +38,11 @@ import (
 // link silently at 2 s, and sends one query on an idle session 0.5 s after
 // the failure. It records the stall (the largest latency of a transaction
 // that ended after the failure), the failed transactions, and the time
-// the idle query took.
+// the idle query took. Then, the link healed, it fails it again with only
+// an idle session open, and times that session's first query 0.5 s
+// later: pgsctp's associations of one proxy share what they learn of a
+// path (sctp.PathHealth), so the first figure shows an idle session among
+// busy ones, the second one alone.
 func TestFailoverBenchmark(t *testing.T) {
 	out := os.Getenv("PGSCTP_BENCH_FAILOVER")
 	if out == "" {
@@ -68,30 +72,32 @@ func TestFailoverBenchmark(t *testing.T) {
 		{"TCP, libpq defaults", "tcp", netns.LabConfig{ClientLinks: 2, ServerLinks: 1}, min(trials, 3)},
 	}
 	var report bytes.Buffer
-	fmt.Fprintf(&report, "| transport | trials | stall p50 | stall p99 | failed transactions (total) | sessions lost | first idle query p50 | p99 |\n|---|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(&report, "| transport | trials | stall p50 | stall p99 | failed transactions (total) | sessions lost | idle query among busy sessions p50 | p99 | idle session alone p50 | p99 |\n|---|---|---|---|---|---|---|---|---|---|\n")
 	results := map[string][]trialResult{}
 	for _, c := range cases {
 		t.Run(c.kind+fmt.Sprint(c.lab.ClientLinks, c.lab.ServerLinks), func(t *testing.T) {
 			s := newFailoverStack(t, pg, c.kind, c.lab)
 			for i := range c.trials {
 				r := s.trial(t, i)
-				t.Logf("%s trial %d: stall %v, failed %d, lost %v, idle query %v", c.name, i, r.stall, r.failed, r.lost, r.idle)
+				t.Logf("%s trial %d: stall %v, failed %d, lost %v, idle query %v, alone %v", c.name, i, r.stall, r.failed, r.lost, r.idle, r.alone)
 				results[c.name] = append(results[c.name], r)
 			}
 		})
 		rs := results[c.name]
-		var stalls, idles []time.Duration
+		var stalls, idles, alones []time.Duration
 		failed, lost := 0, 0
 		for _, r := range rs {
 			stalls = append(stalls, r.stall)
 			idles = append(idles, r.idle)
+			alones = append(alones, r.alone)
 			failed += r.failed
 			if r.lost {
 				lost++
 			}
 		}
-		fmt.Fprintf(&report, "| %s | %d | %s | %s | %d | %d of %d trials | %s | %s |\n", c.name, len(rs),
-			fmtMs(pct(stalls, 50)), fmtMs(pct(stalls, 99)), failed, lost, len(rs), fmtMs(pct(idles, 50)), fmtMs(pct(idles, 99)))
+		fmt.Fprintf(&report, "| %s | %d | %s | %s | %d | %d of %d trials | %s | %s | %s | %s |\n", c.name, len(rs),
+			fmtMs(pct(stalls, 50)), fmtMs(pct(stalls, 99)), failed, lost, len(rs), fmtMs(pct(idles, 50)), fmtMs(pct(idles, 99)),
+			fmtMs(pct(alones, 50)), fmtMs(pct(alones, 99)))
 	}
 	ratio := func(a, b string, p float64, f func(trialResult) time.Duration) string {
 		var x, y []time.Duration
@@ -108,10 +114,11 @@ func TestFailoverBenchmark(t *testing.T) {
 	}
 	stall := func(r trialResult) time.Duration { return r.stall }
 	idle := func(r trialResult) time.Duration { return r.idle }
+	alone := func(r trialResult) time.Duration { return r.alone }
 	for _, shape := range []string{"4 client links, 1 server link", "2x2 links"} {
-		fmt.Fprintf(&report, "\npgsctp / MPTCP, %s: stall p50 %s, p99 %s; first idle query p50 %s, p99 %s\n", shape,
-			ratio("pgsctp, "+shape, "MPTCP, "+shape, 50, stall), ratio("pgsctp, "+shape, "MPTCP, "+shape, 99, stall),
-			ratio("pgsctp, "+shape, "MPTCP, "+shape, 50, idle), ratio("pgsctp, "+shape, "MPTCP, "+shape, 99, idle))
+		a, b := "pgsctp, "+shape, "MPTCP, "+shape
+		fmt.Fprintf(&report, "\npgsctp / MPTCP, %s: stall p50 %s, p99 %s; idle query among busy sessions p50 %s, p99 %s; idle session alone p50 %s, p99 %s\n", shape,
+			ratio(a, b, 50, stall), ratio(a, b, 99, stall), ratio(a, b, 50, idle), ratio(a, b, 99, idle), ratio(a, b, 50, alone), ratio(a, b, 99, alone))
 	}
 	if err := os.WriteFile(out, report.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
@@ -123,7 +130,8 @@ type trialResult struct {
 	stall  time.Duration // largest latency of a transaction that ended after the failure
 	failed int           // failed transactions pgbench reported
 	lost   bool          // a pgbench client aborted (its session was lost) or pgbench hung
-	idle   time.Duration // the idle session's first query after the failure
+	idle   time.Duration // the idle session's first query after the failure, among busy sessions
+	alone  time.Duration // the same with no other session open
 }
 
 // failoverStack is one transport set up in a lab.
@@ -312,7 +320,42 @@ func (s *failoverStack) trial(t *testing.T, i int) trialResult {
 		t.Fatal(err)
 	}
 	time.Sleep(time.Second)
+	r.alone = s.idleAlone(t)
 	return r
+}
+
+// idleAlone opens one session, fails the link with nothing else open and
+// times the session's first query 0.5 s later; then it heals the link.
+func (s *failoverStack) idleAlone(t *testing.T) time.Duration {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, err := s.idleConn(ctx)
+	if err != nil {
+		t.Fatalf("idle session: %v", err)
+	}
+	defer c.Close(context.Background())
+	if _, err := query(ctx, c, "select 1"); err != nil {
+		t.Fatalf("idle session: %v", err)
+	}
+	time.Sleep(time.Second) // a quiet session: its data acknowledged
+	if err := s.lab.Fail(ctx, s.lab.ClientLinks[0]); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := s.lab.Heal(context.Background(), s.lab.ClientLinks[0]); err != nil {
+			t.Error(err)
+		}
+		time.Sleep(time.Second)
+	}()
+	time.Sleep(500 * time.Millisecond)
+	qctx, qcancel := context.WithTimeout(ctx, 10*time.Second)
+	defer qcancel()
+	start := time.Now()
+	if _, err := query(qctx, c, "select 2"); err != nil {
+		return 10 * time.Second
+	}
+	return time.Since(start)
 }
 
 // stallAfter reads pgbench's transaction logs (prefix.PID[.thread]): each
