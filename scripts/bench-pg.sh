@@ -28,6 +28,7 @@
 # to the same server, so the ratios compare the paths, not the disks.
 #
 # Usage: scripts/bench-pg.sh
+#        BENCH_PROFILE=1 scripts/bench-pg.sh   (a perf profile instead, see below)
 # Environment: BENCH_SECONDS (10, per pgbench/Go run), BENCH_CLIENTS (4),
 # BENCH_THREADS (2, pgbench -j), BENCH_SCALE (10, pgbench -i -s),
 # BENCH_COPY_ROWS (1000000 rows of 1000 bytes: 10^9 bytes).
@@ -287,6 +288,50 @@ psql_copy() {
 	[ "$rc" -eq 0 ] || { echo "  $name: psql exited $rc:" >&2; cat "$out/$name.err" >&2; }
 	echo "  $name: $(cat "$out/$name.res")" >&2
 }
+
+# BENCH_PROFILE=1: instead of the benchmark, profile pgbench -S through
+# pgsctp (proxy + server), the Go relay pair and the two chained pgbouncers
+# with perf (whole
+# system, call graphs), print where their CPU time goes
+# (scripts/perf-breakdown.awk) and stop; docs/benchmarks.md is not touched.
+# perf costs CPU too, so these runs' TPS are not the benchmark's.
+if [ -n "${BENCH_PROFILE:-}" ]; then
+	if ! command -v perf >/dev/null; then
+		apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends linux-perf >/dev/null
+	fi
+	# profile NAME PORT PID...: pgbench -S on PORT for SECS s under
+	# perf record; the breakdown of the PIDs' samples, in shares and in
+	# µs of CPU per transaction (from /proc/PID/stat over the run).
+	profile() {
+		local name=$1 port=$2
+		shift 2
+		local list p t0=0 t1=0 tx
+		list=$(IFS=,; echo "$*")
+		for p in "$@"; do t0=$((t0 + $(ticks "$p"))); done
+		perf record -q -a -g -F 999 -o "$out/$name.perf" -- sleep "$SECS" 2>"$out/$name.perf.err" &
+		pids+=($!)
+		pgbench -S -c "$CLIENTS" -j "$THREADS" -T "$SECS" -h 127.0.0.1 -p "$port" -U postgres postgres >"$out/$name.out" 2>&1 ||
+			{ echo "bench-pg.sh: pgbench through $port failed:" >&2; tail -5 "$out/$name.out" >&2; }
+		wait "${pids[-1]}" || { echo "bench-pg.sh: perf record failed:" >&2; cat "$out/$name.perf.err" >&2; }
+		unset 'pids[-1]'
+		for p in "$@"; do t1=$((t1 + $(ticks "$p"))); done
+		tx=$(awk '/^number of transactions actually processed/ { print $NF }' "$out/$name.out")
+		local us
+		us=$(awk -v t=$((t1 - t0)) -v hz="$hz" -v n="${tx:-0}" 'BEGIN { if (n > 0) printf "%.1f", t / hz / n * 1e6; else print 0 }')
+		echo "== $name: pgbench -S -c $CLIENTS -j $THREADS -T $SECS through 127.0.0.1:$port under perf record -a -g -F 999;" \
+			"$(awk '/^tps = / { print $3 }' "$out/$name.out") TPS, ${tx:-0} transactions, $us µs CPU per transaction in pids $list"
+		perf script -i "$out/$name.perf" -F comm,pid,tid,period,ip,sym,dso 2>/dev/null |
+			awk -v pids="$list" -v top=25 -f scripts/perf-breakdown.awk |
+			awk -F'\t' -v us="$us" '$1 == "all" || $1 == "syscall" { sub(/%/, "", $4); printf "%s\t%s\t%.1f%%\t%.1f µs/tx\n", $1, $2, $4, $4 * us / 100; next } { print }'
+		rm -f "$out/$name.perf"
+	}
+	profile pgsctp $PROXY_PORT "$proxy_pid" "$server_pid"
+	profile relaypair $RELAY_PORT "$relaya_pid" "$relayb_pid"
+	# pgbouncer is C: its categories say little, its system calls do.
+	profile pgbouncer2 $BOUNCER2_PORT "$bouncer2_pid" "$bouncer_pid"
+	exit 0
+fi
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 sctp=(--sctp --peer-udp-port $UDP_PORT)
