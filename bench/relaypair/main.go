@@ -14,8 +14,10 @@
 //
 // Each session has a UDP socket of its own at each end and, per relay, two
 // goroutines with blocking reads: TCP to UDP, and UDP to TCP. That is the
-// naive relay: every message is one read and one write per hop, and a
-// goroutine wakes on each read (the Go netpoller parks it on EAGAIN).
+// naive relay: every TCP read becomes datagrams sent one sendto each, every
+// datagram is one recvfrom, a TCP read's datagrams are written to TCP in
+// one write, and a goroutine wakes on each read (the Go netpoller parks it
+// on EAGAIN). No sendmmsg or recvmmsg batching, which pgsctp has.
 //
 // # Framing
 //
@@ -24,6 +26,9 @@
 //	'H' hello: a opens a session at b's listening socket; b answers 'H' from
 //	    the session's own socket, whose address a uses from then on
 //	'D' data: the rest is bytes of the TCP stream, at most --mtu in all
+//	'E' data that ends what the sender got from one TCP read: the receiver
+//	    writes everything since the previous 'E' to TCP in one write, as
+//	    pgsctp writes a whole SCTP message (one TCP read at the other end)
 //	'C' credit: 8 bytes, big endian, the count of data datagrams the sender
 //	    of the credit has consumed so far (cumulative, so one lost credit is
 //	    made good by the next)
@@ -59,6 +64,7 @@ import (
 const (
 	kindHello  = 'H'
 	kindData   = 'D'
+	kindEnd    = 'E'
 	kindCredit = 'C'
 	kindFinish = 'F'
 )
@@ -367,6 +373,10 @@ func (s *session) tcpToUDP() error {
 			}
 			k := copy(pkt[1:], p)
 			p = p[k:]
+			pkt[0] = kindData
+			if len(p) == 0 {
+				pkt[0] = kindEnd
+			}
 			if _, err := s.udp.WriteToUDPAddrPort(pkt[:1+k], s.peer); err != nil {
 				return fmt.Errorf("send: %w", err)
 			}
@@ -403,6 +413,7 @@ func (s *session) waitCredit() error {
 // consumed.
 func (s *session) udpToTCP(finished chan<- struct{}) error {
 	buf := make([]byte, s.o.mtu+1)
+	pending := make([]byte, 0, 64<<10) // data since the last 'E'
 	credit := make([]byte, 9)
 	credit[0] = kindCredit
 	var consumed uint64
@@ -415,9 +426,13 @@ func (s *session) udpToTCP(finished chan<- struct{}) error {
 			continue
 		}
 		switch buf[0] {
-		case kindData:
-			if _, err := s.tcp.Write(buf[1:n]); err != nil {
-				return fmt.Errorf("write: %w", err)
+		case kindData, kindEnd:
+			pending = append(pending, buf[1:n]...)
+			if buf[0] == kindEnd || len(pending) > 60<<10 {
+				if _, err := s.tcp.Write(pending); err != nil {
+					return fmt.Errorf("write: %w", err)
+				}
+				pending = pending[:0]
 			}
 			consumed++
 			if consumed%uint64(s.o.window/4) == 0 {
