@@ -100,12 +100,28 @@ func main() {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	var err error
-	if role == "a" {
-		err = runA(ctx, *listen, *to, o)
-	} else {
-		err = runB(ctx, *listen, *upstream, o)
-	}
+	err := func() error {
+		if role == "a" {
+			peer, err := netip.ParseAddrPort(*to)
+			if err != nil {
+				return fmt.Errorf("--to: %w", err)
+			}
+			ln, err := net.Listen("tcp", *listen)
+			if err != nil {
+				return fmt.Errorf("listen: %w", err)
+			}
+			return runA(ctx, ln, peer, o)
+		}
+		laddr, err := net.ResolveUDPAddr("udp", *listen)
+		if err != nil {
+			return fmt.Errorf("--listen: %w", err)
+		}
+		ln, err := net.ListenUDP("udp", laddr)
+		if err != nil {
+			return fmt.Errorf("listen: %w", err)
+		}
+		return runB(ctx, ln, *upstream, o)
+	}()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "relaypair %s: %v\n", role, err)
 		os.Exit(1)
@@ -152,16 +168,9 @@ func (ss *sessions) stop() {
 	ss.wg.Wait()
 }
 
-// runA accepts clients on TCP and opens a session at b for each.
-func runA(ctx context.Context, listen, to string, o options) error {
-	peer, err := netip.ParseAddrPort(to)
-	if err != nil {
-		return fmt.Errorf("--to: %w", err)
-	}
-	ln, err := net.Listen("tcp", listen)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
+// runA accepts clients on ln and opens a session at b's listener peer for
+// each, until ctx ends; it closes ln.
+func runA(ctx context.Context, ln net.Listener, peer netip.AddrPort, o options) error {
 	go func() {
 		<-ctx.Done()
 		ln.Close()
@@ -216,18 +225,12 @@ func openSession(c *net.TCPConn, listener netip.AddrPort, o options) (*session, 
 	}
 }
 
-// runB answers hellos on its UDP listener: for each it dials PostgreSQL and
-// opens a session socket. A repeated hello (its answer was lost) is answered
-// again from the same session.
-func runB(ctx context.Context, listen, upstream string, o options) error {
-	laddr, err := net.ResolveUDPAddr("udp", listen)
-	if err != nil {
-		return fmt.Errorf("--listen: %w", err)
-	}
-	ln, err := net.ListenUDP("udp", laddr)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
+// runB answers hellos on its UDP listener ln, until ctx ends (it closes
+// ln): for each it dials upstream (PostgreSQL) and opens a session socket.
+// A repeated hello (its answer was lost) is answered again from the same
+// session.
+func runB(ctx context.Context, ln *net.UDPConn, upstream string, o options) error {
+	laddr := ln.LocalAddr().(*net.UDPAddr)
 	go func() {
 		<-ctx.Done()
 		ln.Close()
