@@ -21,6 +21,9 @@
 # is skipped.
 #
 # Usage: scripts/bench-sctp.sh          (BENCH_SECONDS=5 per figure)
+#        BENCH_PROFILE=1 scripts/bench-sctp.sh   instead of the benchmark, the
+#        bulk runs of pgsctp and quic-go under perf, sorted by
+#        scripts/perf-breakdown.awk (needs perf: linux-perf); docs untouched.
 # Needs: go (and the Go module proxy, for quic-go), jq, iproute2, util-linux
 # (unshare), libusrsctp-examples.
 set -euo pipefail
@@ -133,10 +136,49 @@ kill_bg() {
 	for p in "${bg_pids[@]}"; do kill "$p" 2>/dev/null || true; done
 }
 
+# profile_run NAME PIDS CMD...: runs CMD (a client, its output in
+# NAME.json) under perf record of the whole system and prints where the CPU
+# time of PIDS (comma-separated, the client's own pid is added) went.
+profile_run() {
+	local name=$1 pids=$2
+	shift 2
+	perf record -q -a -g -F 999 -o "$out/$name.perf" -- sleep "$SECONDS_EACH" 2>"$out/$name.perf.err" &
+	local ppid=$!
+	bg_pids+=($ppid)
+	"$@" >"$out/$name.json" &
+	local cpid=$!
+	bg_pids+=($cpid)
+	wait $cpid || echo "  $name: client failed" >&2
+	wait $ppid || { echo "  $name: perf record failed:" >&2; cat "$out/$name.perf.err" >&2; }
+	bg_pids=("${bg_pids[@]:0:${#bg_pids[@]}-2}")
+	echo "== $name: $* under perf record -a -g -F 999;" \
+		"$(jq -r '"\(.mb_per_s | floor) MB/s, CPU s/GB client \(.client.cpu_s_per_gb * 100 | floor / 100), server \(.server.cpu_s_per_gb * 100 | floor / 100)"' "$out/$name.json")"
+	perf script -i "$out/$name.perf" -F comm,pid,tid,period,ip,sym,dso 2>/dev/null |
+		awk -v pids="$pids,$cpid" -v top=20 -f scripts/perf-breakdown.awk
+	rm -f "$out/$name.perf"
+}
+
+# profile: BENCH_PROFILE=1, the bulk runs of pgsctp (MTU 1200) and quic-go
+# under perf instead of the benchmark.
+profile() {
+	ip link set lo up 2>/dev/null || true
+	"$out/pgsctp" bench --server --listen "127.0.0.1:$PORT" --udp-port $UDP_PORT --json >/dev/null 2>"$out/server.err" &
+	local spid=$!
+	"$out/quicbench" -server -listen "127.0.0.1:$QUIC_PORT" 2>"$out/quic-server.err" &
+	local qpid=$!
+	bg_pids+=($spid $qpid)
+	for _ in $(seq 100); do grep -q serving "$out/server.err" && grep -q serving "$out/quic-server.err" && break; sleep 0.05; done
+	profile_run pgsctp-throughput $spid "$out/pgsctp" bench --json --duration "${SECONDS_EACH}s" --peer-udp-port $UDP_PORT "127.0.0.1:$PORT"
+	profile_run quic-throughput $qpid "$out/quicbench" -json -duration "${SECONDS_EACH}s" "127.0.0.1:$QUIC_PORT"
+	kill -INT $spid $qpid
+	wait $spid $qpid || true
+	bg_pids=()
+}
+
 if [ "${1:-}" = "--inside" ]; then
 	out=$2 in_netns=1
 	trap kill_bg EXIT
-	measure
+	if [ -n "${BENCH_PROFILE:-}" ]; then profile; else measure; fi
 	exit 0
 fi
 
@@ -150,6 +192,16 @@ echo "== building pgsctp" >&2
 go build -o "$out/pgsctp" ./cmd/pgsctp
 echo "== building quicbench (bench/quicbench, quic-go $(cd bench/quicbench && go list -m -f '{{.Version}}' github.com/quic-go/quic-go))" >&2
 (cd bench/quicbench && go build -o "$out/quicbench" .)
+if [ -n "${BENCH_PROFILE:-}" ]; then
+	command -v perf >/dev/null || { echo "bench-sctp.sh: BENCH_PROFILE needs perf (apt-get install linux-perf)" >&2; exit 1; }
+	echo "== profiling, ${SECONDS_EACH} s per run" >&2
+	if [ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null; then
+		unshare --net -- "$0" --inside "$out"
+	else
+		profile
+	fi
+	exit 0
+fi
 echo "== measuring, ${SECONDS_EACH} s per figure" >&2
 if [ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null; then
 	unshare --net -- "$0" --inside "$out"

@@ -19,6 +19,8 @@
 #   syscalls            package syscall, internal/poll, x/sys/unix, with the
 #                       kernel work under them (UDP, TCP, Unix sockets)
 #   SCTP work           packages sctp, assoc, chunk, udpencap, crc32c
+#   QUIC and crypto     quic-go and Go's crypto (AES-GCM, TLS; in pgsctp only
+#   work                the cookie HMAC)
 #   relay and other Go  the rest of pgsctp (pgfront, cmd), relaypair, net,
 #                       io, bufio
 #   kernel, other       kernel-only stacks (interrupts, softirqs)
@@ -35,7 +37,8 @@ BEGIN {
 	for (i = 1; i <= n; i++) want[a[i]] = 1
 	if (top == "") top = 15
 	order[1] = "allocation and GC"; order[2] = "scheduling"; order[3] = "syscalls"
-	order[4] = "SCTP work"; order[5] = "relay and other Go"; order[6] = "kernel, other"; order[7] = "other"
+	order[4] = "SCTP work"; order[5] = "QUIC and crypto work"; order[6] = "relay and other Go"
+	order[7] = "kernel, other"; order[8] = "other"
 }
 
 function classify(   i, s, allk) {
@@ -53,6 +56,8 @@ function classify(   i, s, allk) {
 			return "syscalls"
 		if (s ~ /^github\.com\/pgsctp\/pgsctp\/(sctp|assoc|chunk|udpencap|crc32c)\./)
 			return "SCTP work"
+		if (s ~ /^(github\.com\/quic-go\/|crypto\/|golang\.org\/x\/crypto\/|vendor\/golang\.org\/x\/crypto\/)/)
+			return "QUIC and crypto work"
 		if (s ~ /^(github\.com\/pgsctp\/pgsctp\/|main\.|net\.|net\/netip\.|io\.|bufio\.)/)
 			return "relay and other Go"
 	}
@@ -110,9 +115,9 @@ function flush(   c, sc) {
 END {
 	flush()
 	for (p in tot)
-		for (i = 1; i <= 7; i++)
+		for (i = 1; i <= 8; i++)
 			if (by[p, order[i]] > 0) printf "pid %s\t%s\t%.0f\t%.1f%%\n", p, order[i], by[p, order[i]], 100 * by[p, order[i]] / tot[p]
-	for (i = 1; i <= 7; i++)
+	for (i = 1; i <= 8; i++)
 		if (all[order[i]] > 0) printf "all\t%s\t%.0f\t%.1f%%\n", order[i], all[order[i]], 100 * all[order[i]] / total
 	for (s in sys) printf "syscall\t%s\t%.0f\t%.1f%%\n", s, sys[s], 100 * sys[s] / total | "sort -t '\t' -k3,3nr"
 	close("sort -t '\t' -k3,3nr")
