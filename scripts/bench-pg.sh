@@ -7,7 +7,12 @@
 #     10^9 bytes out (psql), each over
 #       - direct TCP to PostgreSQL (the reference),
 #       - pgbouncer (session pooling),
-#       - pgsctp proxy (TCP listener) -> SCTP over UDP -> pgsctp server;
+#       - pgsctp proxy (TCP listener) -> SCTP over UDP -> pgsctp server,
+#     and the two references for pgsctp's two relays (issue 7):
+#       - two pgbouncers chained (the same two hops, in C),
+#       - bench/relaypair: two Go processes in the proxy and server's layout
+#         that carry the sessions over plain UDP with no protocol but credit
+#         (the floor for that layout in Go);
 #   * the same workloads from Go (`pgsctp bench-pg`, pgx) over direct TCP (the
 #     Go reference) and in-process through pgdial.SCTP -> pgsctp server, one
 #     association per session and, for transactions, all sessions as streams
@@ -23,6 +28,7 @@
 # to the same server, so the ratios compare the paths, not the disks.
 #
 # Usage: scripts/bench-pg.sh
+#        BENCH_PROFILE=1 scripts/bench-pg.sh   (a perf profile instead, see below)
 # Environment: BENCH_SECONDS (10, per pgbench/Go run), BENCH_CLIENTS (4),
 # BENCH_THREADS (2, pgbench -j), BENCH_SCALE (10, pgbench -i -s),
 # BENCH_COPY_ROWS (1000000 rows of 1000 bytes: 10^9 bytes).
@@ -37,6 +43,9 @@ COPY_ROWS=${BENCH_COPY_ROWS:-1000000}
 PG_PORT=54339       # PostgreSQL, TCP 127.0.0.1 and its socket
 BOUNCER_PORT=54340  # pgbouncer, TCP 127.0.0.1
 PROXY_PORT=54341    # pgsctp proxy, TCP 127.0.0.1 (and its socket)
+BOUNCER2_PORT=54342 # the second pgbouncer, chained before the first, TCP 127.0.0.1
+RELAY_PORT=54343    # relaypair a, TCP 127.0.0.1
+RELAY_UDP_PORT=29921 # relaypair b, UDP 127.0.0.1
 SCTP_PORT=5432      # pgsctp server's SCTP port (inside UDP)
 UDP_PORT=29911      # pgsctp server's UDP encapsulation port
 pgbin=/usr/lib/postgresql/15/bin
@@ -48,16 +57,18 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 scripts/install-deps.sh
 
-for port in $PG_PORT $BOUNCER_PORT $PROXY_PORT; do
+for port in $PG_PORT $BOUNCER_PORT $PROXY_PORT $BOUNCER2_PORT $RELAY_PORT; do
 	if ss -Htln "sport = :$port" | grep -q .; then
 		echo "bench-pg.sh: TCP port $port is in use" >&2
 		exit 1
 	fi
 done
-if ss -Huln "sport = :$UDP_PORT" | grep -q .; then
-	echo "bench-pg.sh: UDP port $UDP_PORT is in use" >&2
-	exit 1
-fi
+for port in $UDP_PORT $RELAY_UDP_PORT; do
+	if ss -Huln "sport = :$port" | grep -q .; then
+		echo "bench-pg.sh: UDP port $port is in use" >&2
+		exit 1
+	fi
+done
 
 base=/tmp
 [ -d /dev/shm ] && [ -w /dev/shm ] && base=/dev/shm
@@ -74,6 +85,7 @@ cleanup() {
 	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
 	# runuser passes SIGTERM on to pgbouncer; its pid file is the fallback.
 	[ -s "$work/pgbouncer.pid" ] && kill "$(cat "$work/pgbouncer.pid")" 2>/dev/null || true
+	[ -s "$work/pgbouncer2.pid" ] && kill "$(cat "$work/pgbouncer2.pid")" 2>/dev/null || true
 	"${as_pg[@]}" "$pgbin/pg_ctl" -D "$work/data" -m immediate stop >/dev/null 2>&1 || true
 	rm -rf "$work"
 }
@@ -84,6 +96,7 @@ commit=$(git describe --always --dirty 2>/dev/null || echo "${BENCH_COMMIT:-unkn
 echo "== building pgsctp ($commit)" >&2
 go build -o "$work/pgsctp" ./cmd/pgsctp
 pgsctp=$work/pgsctp
+go build -o "$work/relaypair" ./bench/relaypair
 
 echo "== PostgreSQL 15 in $work/data, 127.0.0.1:$PG_PORT" >&2
 "${as_pg[@]}" "$pgbin/initdb" -D "$work/data" -U postgres --auth=trust >"$work/initdb.log" 2>&1 ||
@@ -114,6 +127,23 @@ chown postgres: "$work/pgbouncer.ini" "$work/userlist.txt"
 "${as_pg[@]}" pgbouncer "$work/pgbouncer.ini" 2>"$work/pgbouncer.err" &
 pids+=($!)
 
+echo "== pgbouncer chained: 127.0.0.1:$BOUNCER2_PORT -> pgbouncer 127.0.0.1:$BOUNCER_PORT" >&2
+sed -e "s/port=$PG_PORT\$/port=$BOUNCER_PORT/" -e "s/^listen_port = .*/listen_port = $BOUNCER2_PORT/" \
+	-e "s|pgbouncer\.log|pgbouncer2.log|; s|pgbouncer\.pid|pgbouncer2.pid|" "$work/pgbouncer.ini" >"$work/pgbouncer2.ini"
+chown postgres: "$work/pgbouncer2.ini"
+"${as_pg[@]}" pgbouncer "$work/pgbouncer2.ini" 2>"$work/pgbouncer2.err" &
+pids+=($!)
+
+echo "== relaypair: 127.0.0.1:$RELAY_PORT -> UDP 127.0.0.1:$RELAY_UDP_PORT -> 127.0.0.1:$PG_PORT" >&2
+relayb_cmd="relaypair b --listen 127.0.0.1:$RELAY_UDP_PORT --upstream 127.0.0.1:$PG_PORT"
+"$work/relaypair" ${relayb_cmd#relaypair } 2>"$work/relayb.log" &
+relayb_pid=$!
+pids+=($relayb_pid)
+relaya_cmd="relaypair a --listen 127.0.0.1:$RELAY_PORT --to 127.0.0.1:$RELAY_UDP_PORT"
+"$work/relaypair" ${relaya_cmd#relaypair } 2>"$work/relaya.log" &
+relaya_pid=$!
+pids+=($relaya_pid)
+
 echo "== pgsctp server: SCTP 127.0.0.1:$SCTP_PORT over UDP $UDP_PORT -> 127.0.0.1:$PG_PORT" >&2
 server_cmd="pgsctp server --listen 127.0.0.1:$SCTP_PORT --udp-port $UDP_PORT --upstream 127.0.0.1:$PG_PORT --log-level warn"
 "$pgsctp" ${server_cmd#pgsctp } 2>"$work/server.log" &
@@ -126,12 +156,13 @@ proxy_pid=$!
 pids+=($proxy_pid)
 
 ready() { psql -X -At -h 127.0.0.1 -p "$1" -U postgres -c 'select 1' postgres >/dev/null 2>&1; }
-for port in $BOUNCER_PORT $PROXY_PORT; do
+for port in $BOUNCER_PORT $PROXY_PORT $BOUNCER2_PORT $RELAY_PORT; do
 	for _ in $(seq 100); do ready "$port" && break; sleep 0.1; done
 	ready "$port" || { echo "bench-pg.sh: nothing answers on 127.0.0.1:$port" >&2; cat "$work"/*.log >&2; exit 1; }
 done
 
 bouncer_pid=$(cat "$work/pgbouncer.pid")
+bouncer2_pid=$(cat "$work/pgbouncer2.pid")
 postmaster_pid=$(head -1 "$work/data/postmaster.pid")
 
 sql() { psql -X -At -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p $PG_PORT -U postgres -c "$1" postgres; }
@@ -141,8 +172,9 @@ pgbench -i -q -s "$SCALE" -h 127.0.0.1 -p $PG_PORT -U postgres postgres >"$work/
 sql "create extension pg_prewarm" >/dev/null
 sql "select pg_prewarm(c) from unnest(array['pgbench_accounts', 'pgbench_accounts_pkey', 'pgbench_branches', 'pgbench_tellers']) c" >/dev/null
 
-# CPU time of the processes between client and PostgreSQL (pgbouncer,
-# pgsctp proxy and server) and of PostgreSQL (the postmaster, its live
+# CPU time of the processes between client and PostgreSQL (both pgbouncers,
+# both relaypairs, pgsctp proxy and server: all of them, since the idle
+# ones cost next to nothing) and of PostgreSQL (the postmaster, its live
 # children and those it reaped: the run's backends, plus background work),
 # in clock ticks from /proc/PID/stat: utime + stime + cutime + cstime.
 hz=$(getconf CLK_TCK)
@@ -154,7 +186,10 @@ pg_ticks() {
 	for p in $postmaster_pid $(pgrep -P "$postmaster_pid"); do t=$((t + $(ticks "$p"))); done
 	echo $t
 }
-between_ticks() { echo $(($(ticks "$bouncer_pid") + $(ticks "$proxy_pid") + $(ticks "$server_pid"))); }
+between_ticks() {
+	echo $(($(ticks "$bouncer_pid") + $(ticks "$proxy_pid") + $(ticks "$server_pid") +
+		$(ticks "$bouncer2_pid") + $(ticks "$relaya_pid") + $(ticks "$relayb_pid")))
+}
 cpu_start() {
 	sleep 0.3
 	cpu0_between=$(between_ticks) cpu0_pg=$(pg_ticks)
@@ -254,6 +289,50 @@ psql_copy() {
 	echo "  $name: $(cat "$out/$name.res")" >&2
 }
 
+# BENCH_PROFILE=1: instead of the benchmark, profile pgbench -S through
+# pgsctp (proxy + server), the Go relay pair and the two chained pgbouncers
+# with perf (whole
+# system, call graphs), print where their CPU time goes
+# (scripts/perf-breakdown.awk) and stop; docs/benchmarks.md is not touched.
+# perf costs CPU too, so these runs' TPS are not the benchmark's.
+if [ -n "${BENCH_PROFILE:-}" ]; then
+	if ! command -v perf >/dev/null; then
+		apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends linux-perf >/dev/null
+	fi
+	# profile NAME PORT PID...: pgbench -S on PORT for SECS s under
+	# perf record; the breakdown of the PIDs' samples, in shares and in
+	# µs of CPU per transaction (from /proc/PID/stat over the run).
+	profile() {
+		local name=$1 port=$2
+		shift 2
+		local list p t0=0 t1=0 tx
+		list=$(IFS=,; echo "$*")
+		for p in "$@"; do t0=$((t0 + $(ticks "$p"))); done
+		perf record -q -a -g -F 999 -o "$out/$name.perf" -- sleep "$SECS" 2>"$out/$name.perf.err" &
+		pids+=($!)
+		pgbench -S -c "$CLIENTS" -j "$THREADS" -T "$SECS" -h 127.0.0.1 -p "$port" -U postgres postgres >"$out/$name.out" 2>&1 ||
+			{ echo "bench-pg.sh: pgbench through $port failed:" >&2; tail -5 "$out/$name.out" >&2; }
+		wait "${pids[-1]}" || { echo "bench-pg.sh: perf record failed:" >&2; cat "$out/$name.perf.err" >&2; }
+		unset 'pids[-1]'
+		for p in "$@"; do t1=$((t1 + $(ticks "$p"))); done
+		tx=$(awk '/^number of transactions actually processed/ { print $NF }' "$out/$name.out")
+		local us
+		us=$(awk -v t=$((t1 - t0)) -v hz="$hz" -v n="${tx:-0}" 'BEGIN { if (n > 0) printf "%.1f", t / hz / n * 1e6; else print 0 }')
+		echo "== $name: pgbench -S -c $CLIENTS -j $THREADS -T $SECS through 127.0.0.1:$port under perf record -a -g -F 999;" \
+			"$(awk '/^tps = / { print $3 }' "$out/$name.out") TPS, ${tx:-0} transactions, $us µs CPU per transaction in pids $list"
+		perf script -i "$out/$name.perf" -F comm,pid,tid,period,ip,sym,dso 2>/dev/null |
+			awk -v pids="$list" -v top=25 -f scripts/perf-breakdown.awk |
+			awk -F'\t' -v us="$us" '$1 == "all" || $1 == "syscall" { sub(/%/, "", $4); printf "%s\t%s\t%.1f%%\t%.1f µs/tx\n", $1, $2, $4, $4 * us / 100; next } { print }'
+		rm -f "$out/$name.perf"
+	}
+	profile pgsctp $PROXY_PORT "$proxy_pid" "$server_pid"
+	profile relaypair $RELAY_PORT "$relaya_pid" "$relayb_pid"
+	# pgbouncer is C: its categories say little, its system calls do.
+	profile pgbouncer2 $BOUNCER2_PORT "$bouncer2_pid" "$bouncer_pid"
+	exit 0
+fi
+
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 sctp=(--sctp --peer-udp-port $UDP_PORT)
 for wl in select-only tpcb-like; do
@@ -262,6 +341,8 @@ for wl in select-only tpcb-like; do
 	echo "== $wl, $CLIENTS clients, ${SECS} s each" >&2
 	pgbench_run "$wl-tcp" $PG_PORT "${flags[@]}"
 	pgbench_run "$wl-pgbouncer" $BOUNCER_PORT "${flags[@]}"
+	pgbench_run "$wl-pgbouncer2" $BOUNCER2_PORT "${flags[@]}"
+	pgbench_run "$wl-relaypair" $RELAY_PORT "${flags[@]}"
 	pgbench_run "$wl-pgsctp" $PROXY_PORT "${flags[@]}"
 	go_run "$wl-go-tcp" --workload "$wl" --clients "$CLIENTS" --duration "${SECS}s"
 	go_run "$wl-go-sctp" --workload "$wl" --clients "$CLIENTS" --duration "${SECS}s" "${sctp[@]}"
@@ -270,6 +351,8 @@ done
 echo "== COPY out, $COPY_ROWS rows of 1000 bytes" >&2
 psql_copy copy-tcp $PG_PORT
 psql_copy copy-pgbouncer $BOUNCER_PORT
+psql_copy copy-pgbouncer2 $BOUNCER2_PORT
+psql_copy copy-relaypair $RELAY_PORT
 psql_copy copy-pgsctp $PROXY_PORT
 go_run copy-go-tcp --workload copy-out --copy-query "$copy_sql"
 go_run copy-go-sctp --workload copy-out --copy-query "$copy_sql" "${sctp[@]}"
@@ -278,14 +361,15 @@ go_run copy-go-sctp --workload copy-out --copy-query "$copy_sql" "${sctp[@]}"
 sql "select name || '=' || setting from pg_settings where name in ('fsync', 'synchronous_commit', 'full_page_writes', 'shared_buffers', 'work_mem')" | tr '\n' ' ' >"$out/pg.settings"
 echo "== PostgreSQL ran with: $(cat "$out/pg.settings")" >&2
 
-# Anything the server or proxy logged at warn or above is worth a look.
-for f in server proxy; do
-	if [ -s "$work/$f.log" ]; then
-		echo "== pgsctp $f logged:" >&2
+# Anything the server or proxy logged at warn or above, or a relaypair at
+# all (but its start), is worth a look.
+for f in server proxy relaya relayb; do
+	if [ -s "$work/$f.log" ] && grep -qv ': serving on ' "$work/$f.log"; then
+		echo "== $f logged:" >&2
 		tail -20 "$work/$f.log" >&2
 		# One line per kind of message, addresses and ports elided, with counts.
 		sed -E 's/.*level=([A-Z]+) msg="([^"]*)".* end=([a-z]+) err="([^"]*)".*/\1 \2 (end=\3): \4/; t
-			s/.*level=([A-Z]+) msg="([^"]*)".*/\1 \2/' "$work/$f.log" |
+			s/.*level=([A-Z]+) msg="([^"]*)".*/\1 \2/' < <(grep -v ': serving on ' "$work/$f.log") |
 			sed -E 's/[0-9]+(\.[0-9]+){3}:[0-9]+/ADDR/g' | sort | uniq -c | sort -rn | head -10 >"$out/$f.log"
 	fi
 done
@@ -332,7 +416,11 @@ section=$out/section.md
 	echo "same server, not of durable commits."
 	echo
 	echo "Paths: **direct TCP** is the client on PostgreSQL's TCP port. **pgbouncer** is session pooling,"
-	echo "client -TCP-> pgbouncer -TCP-> PostgreSQL. **pgsctp proxy + server** is client -TCP->"
+	echo "client -TCP-> pgbouncer -TCP-> PostgreSQL. **pgbouncer -> pgbouncer** chains a second one"
+	echo "before it: the same two relay hops as pgsctp's proxy and server, in C. **Go relay pair** is"
+	echo "client -TCP-> \`relaypair a\` -UDP-> \`relaypair b\` -TCP-> PostgreSQL (bench/relaypair): pgsctp's"
+	echo "process layout in Go with a goroutine per direction and blocking reads, datagrams of at most"
+	echo "1200 bytes with a one-byte kind and a credit every 16, no SCTP. **pgsctp proxy + server** is client -TCP->"
 	echo "\`pgsctp proxy\` -SCTP over UDP-> \`pgsctp server\` -TCP-> PostgreSQL, one association per"
 	echo "session. **pgdial.SCTP** is the Go program itself speaking SCTP over UDP to \`pgsctp server\`"
 	echo "(-TCP-> PostgreSQL), one association per session or, *multiplexed*, all sessions as"
@@ -341,8 +429,9 @@ section=$out/section.md
 	echo "Latency is per transaction, from the per-transaction log (pgbench -l) or measured by the Go"
 	echo "generator in the same way; MB is 10^6 bytes. CPU is user + system time per transaction (COPY:"
 	echo "per GB) of the client process (pgbench; psql with wc; the Go program, getrusage, which"
-	echo "with pgdial includes its SCTP stack), of what runs in between (pgbouncer, or pgsctp proxy"
-	echo "and server: /proc/PID/stat) and of PostgreSQL (its backends and background processes)."
+	echo "with pgdial includes its SCTP stack), of what runs in between (the sum over both pgbouncers,"
+	echo "both relaypairs, pgsctp proxy and server, /proc/PID/stat: the idle ones add next to nothing)"
+	echo "and of PostgreSQL (its backends and background processes)."
 	for wl in select-only tpcb-like; do
 		echo
 		if [ "$wl" = select-only ]; then
@@ -355,6 +444,8 @@ section=$out/section.md
 		echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 		tx_row "$wl-tcp" "$wl-tcp" "direct TCP" pgbench
 		tx_row "$wl-pgbouncer" "$wl-tcp" "pgbouncer" pgbench
+		tx_row "$wl-pgbouncer2" "$wl-tcp" "pgbouncer -> pgbouncer (two C hops)" pgbench
+		tx_row "$wl-relaypair" "$wl-tcp" "Go relay pair over UDP (bench/relaypair)" pgbench
 		tx_row "$wl-pgsctp" "$wl-tcp" "pgsctp proxy + server" pgbench
 		tx_row "$wl-go-tcp" "$wl-go-tcp" "direct TCP" "Go, pgx"
 		tx_row "$wl-go-sctp" "$wl-go-tcp" "pgdial.SCTP + server" "Go, pgx"
@@ -367,6 +458,8 @@ section=$out/section.md
 	echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 	copy_row copy-tcp copy-tcp "direct TCP" psql
 	copy_row copy-pgbouncer copy-tcp "pgbouncer" psql
+	copy_row copy-pgbouncer2 copy-tcp "pgbouncer -> pgbouncer (two C hops)" psql
+	copy_row copy-relaypair copy-tcp "Go relay pair over UDP (bench/relaypair)" psql
 	copy_row copy-pgsctp copy-tcp "pgsctp proxy + server" psql
 	copy_row copy-go-tcp copy-go-tcp "direct TCP" "Go, pgx CopyTo"
 	copy_row copy-go-sctp copy-go-tcp "pgdial.SCTP + server" "Go, pgx CopyTo"
@@ -379,17 +472,21 @@ section=$out/section.md
 	echo "pg_ctl start -o \"$(echo $pg_settings | sed "s|$work|\$dir|")\""
 	echo "pgbench -i -q -s $SCALE -h 127.0.0.1 -p $PG_PORT -U postgres postgres"
 	echo "pgbouncer pgbouncer.ini    # listen 127.0.0.1:$BOUNCER_PORT, pool_mode = session, auth_type = trust"
+	echo "pgbouncer pgbouncer2.ini    # the same, listen 127.0.0.1:$BOUNCER2_PORT, * = host=127.0.0.1 port=$BOUNCER_PORT"
+	echo "$relayb_cmd &"
+	echo "$relaya_cmd &"
 	echo "$server_cmd &"
 	echo "$proxy_cmd &" | sed "s|$work/|\$dir/|"
 	for wl in select-only tpcb-like; do
-		for p in tcp pgbouncer pgsctp go-tcp go-sctp go-sctp-mux; do cat "$out/$wl-$p.cmd"; done
+		for p in tcp pgbouncer pgbouncer2 relaypair pgsctp go-tcp go-sctp go-sctp-mux; do cat "$out/$wl-$p.cmd"; done
 	done
-	for p in tcp pgbouncer pgsctp go-tcp go-sctp; do cat "$out/copy-$p.cmd"; done
+	for p in tcp pgbouncer pgbouncer2 relaypair pgsctp go-tcp go-sctp; do cat "$out/copy-$p.cmd"; done
 	echo '```'
-	for f in server proxy; do
+	for f in server proxy relaya relayb; do
 		if [ -s "$out/$f.log" ]; then
 			echo
-			echo "\`pgsctp $f\` logged at warn or above during the run (count, message):"
+			case $f in relay?) who="relaypair ${f#relay}" ;; *) who="pgsctp $f" ;; esac
+			echo "\`$who\` logged at warn or above during the run (count, message):"
 			echo
 			echo '```'
 			cat "$out/$f.log"

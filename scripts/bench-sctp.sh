@@ -8,7 +8,10 @@
 #   * the same code over plain TCP (pgsctp bench --tcp), the reference every
 #     ratio is taken against;
 #   * usrsctp's tsctp (Debian libusrsctp-examples) over UDP encapsulation,
-#     64 KiB messages, as an independent SCTP-over-UDP implementation.
+#     64 KiB messages, as an independent SCTP-over-UDP implementation;
+#   * quic-go (bench/quicbench, its own Go module so that pgsctp does not
+#     depend on quic-go): the same 64 KiB messages over one QUIC stream, a
+#     user-space transport over UDP in Go like pgsctp, the one to beat.
 #
 # Everything runs inside a private network namespace (unshare --net, as
 # root) that has only lo, so no packet leaves loopback (usrsctp announces
@@ -18,13 +21,18 @@
 # is skipped.
 #
 # Usage: scripts/bench-sctp.sh          (BENCH_SECONDS=5 per figure)
-# Needs: go, jq, iproute2, util-linux (unshare), libusrsctp-examples.
+#        BENCH_PROFILE=1 scripts/bench-sctp.sh   instead of the benchmark, the
+#        bulk runs of pgsctp and quic-go under perf, sorted by
+#        scripts/perf-breakdown.awk (needs perf: linux-perf); docs untouched.
+# Needs: go (and the Go module proxy, for quic-go), jq, iproute2, util-linux
+# (unshare), libusrsctp-examples.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SECONDS_EACH=${BENCH_SECONDS:-5}
 PORT=5001
 UDP_PORT=29899
+QUIC_PORT=29902
 TSCTP=/usr/lib/usrsctp/tsctp
 
 # snmp FIELD: the namespace's counter "Udp: InDatagrams" or "Tcp: InSegs".
@@ -54,6 +62,7 @@ measure() {
 	"$out/pgsctp" bench --server --listen "127.0.0.1:$PORT" --udp-port $UDP_PORT --tcp --json \
 		>"$out/server.jsonl" 2>"$out/server.err" &
 	local spid=$!
+	bg_pids+=($spid)
 	for _ in $(seq 100); do grep -q serving "$out/server.err" && break; sleep 0.05; done
 
 	local sctp=(--peer-udp-port $UDP_PORT)
@@ -64,6 +73,26 @@ measure() {
 	client tcp-latency --tcp --mode latency
 	kill -INT $spid
 	wait $spid || true
+	bg_pids=()
+
+	# quic-go: its own server process, the same shape of run.
+	echo "quicbench -server -listen 127.0.0.1:$QUIC_PORT" >"$out/quic-server.cmd"
+	"$out/quicbench" -server -listen "127.0.0.1:$QUIC_PORT" 2>"$out/quic-server.err" &
+	local qpid=$!
+	bg_pids+=($qpid)
+	for _ in $(seq 100); do grep -q serving "$out/quic-server.err" && break; sleep 0.05; done
+	echo "quicbench -json -duration ${SECONDS_EACH}s 127.0.0.1:$QUIC_PORT" >"$out/quic-throughput.cmd"
+	local before
+	before=$(snmp Udp:InDatagrams)
+	"$out/quicbench" -json -duration "${SECONDS_EACH}s" "127.0.0.1:$QUIC_PORT" >"$out/quic-throughput.json" ||
+		{ echo "  quic-go: failed:" >&2; cat "$out/quic-server.err" >&2; }
+	echo $(($(snmp Udp:InDatagrams) - before)) >"$out/quic-throughput.pkts"
+	kill -INT $qpid
+	wait $qpid || true
+	bg_pids=()
+	if [ -s "$out/quic-throughput.json" ]; then
+		echo "  quic-throughput: $(jq -r '"\(.mb_per_s | floor) MB/s, \(.messages_per_s | floor) messages/s"' "$out/quic-throughput.json")" >&2
+	fi
 
 	if [ -z "${in_netns:-}" ] || [ ! -x $TSCTP ]; then
 		echo "  tsctp: skipped (needs root for a private namespace, and $TSCTP)" >&2
@@ -80,6 +109,7 @@ measure() {
 	before=$(snmp Udp:InDatagrams)
 	$rcmd >"$out/tsctp-receiver.out" 2>&1 &
 	local rpid=$!
+	bg_pids+=($rpid)
 	sleep 0.3
 	TIMEFORMAT='%U %S'
 	{ time $scmd >/dev/null 2>&1; } 2>"$out/tsctp-sender.time"
@@ -92,14 +122,63 @@ measure() {
 	awk '{ print $14, $15 }' /proc/$rpid/stat >"$out/tsctp-receiver.ticks"
 	kill $rpid
 	wait $rpid || true
+	bg_pids=()
 	grep -aE '^[0-9]+, [0-9]+, [0-9]+, [0-9]+, ' "$out/tsctp-receiver.out" | tail -1 >"$out/tsctp-receiver.line" || true
 	rm -f "$out/tsctp-receiver.out"
 	echo "  tsctp: $(cat "$out/tsctp-receiver.line")" >&2
 }
 
+# Servers started in the background; an interrupted run kills them on exit
+# (inside the namespace too: it goes away with its last process).
+bg_pids=()
+kill_bg() {
+	local p
+	for p in "${bg_pids[@]}"; do kill "$p" 2>/dev/null || true; done
+}
+
+# profile_run NAME PIDS CMD...: runs CMD (a client, its output in
+# NAME.json) under perf record of the whole system and prints where the CPU
+# time of PIDS (comma-separated, the client's own pid is added) went.
+profile_run() {
+	local name=$1 pids=$2
+	shift 2
+	perf record -q -a -g -F 999 -o "$out/$name.perf" -- sleep "$SECONDS_EACH" 2>"$out/$name.perf.err" &
+	local ppid=$!
+	bg_pids+=($ppid)
+	"$@" >"$out/$name.json" &
+	local cpid=$!
+	bg_pids+=($cpid)
+	wait $cpid || echo "  $name: client failed" >&2
+	wait $ppid || { echo "  $name: perf record failed:" >&2; cat "$out/$name.perf.err" >&2; }
+	bg_pids=("${bg_pids[@]:0:${#bg_pids[@]}-2}")
+	echo "== $name: $* under perf record -a -g -F 999;" \
+		"$(jq -r '"\(.mb_per_s | floor) MB/s, CPU s/GB client \(.client.cpu_s_per_gb * 100 | floor / 100), server \(.server.cpu_s_per_gb * 100 | floor / 100)"' "$out/$name.json")"
+	perf script -i "$out/$name.perf" -F comm,pid,tid,period,ip,sym,dso 2>/dev/null |
+		awk -v pids="$pids,$cpid" -v top=20 -f scripts/perf-breakdown.awk
+	rm -f "$out/$name.perf"
+}
+
+# profile: BENCH_PROFILE=1, the bulk runs of pgsctp (MTU 1200) and quic-go
+# under perf instead of the benchmark.
+profile() {
+	ip link set lo up 2>/dev/null || true
+	"$out/pgsctp" bench --server --listen "127.0.0.1:$PORT" --udp-port $UDP_PORT --json >/dev/null 2>"$out/server.err" &
+	local spid=$!
+	"$out/quicbench" -server -listen "127.0.0.1:$QUIC_PORT" 2>"$out/quic-server.err" &
+	local qpid=$!
+	bg_pids+=($spid $qpid)
+	for _ in $(seq 100); do grep -q serving "$out/server.err" && grep -q serving "$out/quic-server.err" && break; sleep 0.05; done
+	profile_run pgsctp-throughput $spid "$out/pgsctp" bench --json --duration "${SECONDS_EACH}s" --peer-udp-port $UDP_PORT "127.0.0.1:$PORT"
+	profile_run quic-throughput $qpid "$out/quicbench" -json -duration "${SECONDS_EACH}s" "127.0.0.1:$QUIC_PORT"
+	kill -INT $spid $qpid
+	wait $spid $qpid || true
+	bg_pids=()
+}
+
 if [ "${1:-}" = "--inside" ]; then
 	out=$2 in_netns=1
-	measure
+	trap kill_bg EXIT
+	if [ -n "${BENCH_PROFILE:-}" ]; then profile; else measure; fi
 	exit 0
 fi
 
@@ -107,10 +186,22 @@ command -v jq >/dev/null || { echo "bench-sctp.sh: needs jq" >&2; exit 1; }
 base=/tmp
 [ -d /dev/shm ] && [ -w /dev/shm ] && base=/dev/shm
 out=$(mktemp -d "$base/bench-sctp.XXXXXX")
-trap 'rm -rf "$out"' EXIT
+trap 'kill_bg; rm -rf "$out"' EXIT
 
 echo "== building pgsctp" >&2
 go build -o "$out/pgsctp" ./cmd/pgsctp
+echo "== building quicbench (bench/quicbench, quic-go $(cd bench/quicbench && go list -m -f '{{.Version}}' github.com/quic-go/quic-go))" >&2
+(cd bench/quicbench && go build -o "$out/quicbench" .)
+if [ -n "${BENCH_PROFILE:-}" ]; then
+	command -v perf >/dev/null || { echo "bench-sctp.sh: BENCH_PROFILE needs perf (apt-get install linux-perf)" >&2; exit 1; }
+	echo "== profiling, ${SECONDS_EACH} s per run" >&2
+	if [ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null; then
+		unshare --net -- "$0" --inside "$out"
+	else
+		profile
+	fi
+	exit 0
+fi
 echo "== measuring, ${SECONDS_EACH} s per figure" >&2
 if [ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null; then
 	unshare --net -- "$0" --inside "$out"
@@ -126,6 +217,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else
 per_msg() { awk -v p="$(cat "$out/$1.pkts")" -v m="$(j "$1" '.client.messages')" 'BEGIN { printf "%.1f", p / m }'; }
 
 tcp_mbs=$(j tcp-throughput .mb_per_s)
+quic_version=$(cd bench/quicbench && go list -m -f '{{.Version}}' github.com/quic-go/quic-go)
 tput_row() { # name label
 	local mbs
 	mbs=$(j "$1" .mb_per_s)
@@ -171,6 +263,9 @@ section=$out/section.md
 	tput_row sctp-throughput "pgsctp, SCTP over UDP (MTU 1200, the default)"
 	tput_row sctp-throughput-mtu9000 "pgsctp, SCTP over UDP, \`--mtu 9000\`"
 	tput_row tcp-throughput "TCP (\`pgsctp bench --tcp\`)"
+	if [ -s "$out/quic-throughput.json" ]; then
+		tput_row quic-throughput "quic-go $quic_version, QUIC over UDP (bench/quicbench)"
+	fi
 	if [ -f "$out/tsctp-receiver.line" ] && [ -s "$out/tsctp-receiver.line" ]; then
 		IFS=', ' read -r _ msgs _ bytes secs _ _ <"$out/tsctp-receiver.line"
 		read -r su ss <"$out/tsctp-sender.time"
@@ -197,6 +292,10 @@ section=$out/section.md
 	echo '```'
 	echo "$(cat "$out/server.cmd") &"
 	for n in sctp-throughput sctp-throughput-mtu9000 tcp-throughput sctp-latency tcp-latency; do cat "$out/$n.cmd"; done
+	if [ -f "$out/quic-throughput.cmd" ]; then
+		echo "$(cat "$out/quic-server.cmd") &    # quic-go server"
+		cat "$out/quic-throughput.cmd"
+	fi
 	if [ -f "$out/tsctp-receiver.cmd" ]; then
 		echo "$(cat "$out/tsctp-receiver.cmd") &    # usrsctp receiver"
 		echo "$(cat "$out/tsctp-sender.cmd")    # usrsctp sender"
@@ -208,7 +307,10 @@ section=$out/section.md
 	echo "receiver's figure (first to last read). The Debian tsctp is built with SCTP_DEBUG_ALL and"
 	echo "prints a trace line for nearly every event; its figures are lower bounds of what usrsctp"
 	echo "can do. TCP on loopback sends up to 64 KiB per segment (no MTU limit, GSO), pgsctp one"
-	echo "UDP datagram per MTU-sized packet."
+	echo "UDP datagram per MTU-sized packet. quic-go (bench/quicbench, its defaults: packets up to"
+	echo "1452 bytes after its path MTU discovery, GSO) encrypts every packet (TLS 1.3, AES-GCM), pgsctp"
+	echo "does not; its retransmissions are the packets it declared lost, and its messages are the"
+	echo "client's 64 KiB writes to one stream, a byte stream."
 } >"$section"
 
 doc=docs/benchmarks.md
