@@ -7,7 +7,7 @@
 # iproute2 (network namespaces), and the Go modules. Safe to run again.
 set -euo pipefail
 
-pkgs=(postgresql-15 postgresql-client-15 libusrsctp-examples pgbouncer iproute2 openssl procps jq util-linux
+pkgs=(postgresql-15 postgresql-client-15 libusrsctp-examples libusrsctp-dev pgbouncer iproute2 openssl procps jq util-linux
 	qemu-system-x86 gcc libc6-dev tshark)
 missing=()
 for p in "${pkgs[@]}"; do
