@@ -49,7 +49,15 @@ type asconfState struct {
 	// lastAck the ASCONF-ACK sent for it, resent for a duplicate (E2).
 	peerSerial uint32
 	lastAck    *chunk.AsconfAckChunk
+	// peerTAT paces the peer's new ASCONFs (a GCRA state, see gcra): an
+	// authenticated peer still must not make us rebuild the path table
+	// without end.
+	peerTAT int64
 }
+
+// maxAsconfRate is how many new ASCONFs a second a peer gets processed;
+// more are dropped unanswered, and the peer retransmits them later.
+const maxAsconfRate = 20
 
 // initAsconf starts the serial numbers: "the Sequence Number ... is
 // initialized to the Initial TSN" of the sender (section 4.1.1).
@@ -317,7 +325,12 @@ func (a *Association) handleAsconf(now time.Time, from, to netip.AddrPort, c chu
 	st := &a.asconf
 	switch {
 	case req.Serial == st.peerSerial+1:
-		// E1: the next one.
+		// E1: the next one, within the rate.
+		tat, ok := gcra(st.peerTAT, now.UnixNano(), maxAsconfRate)
+		if !ok {
+			return
+		}
+		st.peerTAT = tat
 	case req.Serial == st.peerSerial && st.lastAck != nil:
 		// E2: a retransmission (our ACK was lost): answer it again.
 		a.queuePacketTo(to.Addr(), from, a.peerTag, st.lastAck)
