@@ -145,6 +145,16 @@ func WriteReport(w io.Writer, r Report) {
 			fmt.Fprintf(w, "    path %d %s -> %s  %s  srtt %s  rto %s  cwnd %d  ssthresh %d  in flight %d  errors %d\n",
 				p.ID, local, p.Addr, state, p.SRTT.Round(10*time.Microsecond), p.RTO, p.Cwnd, p.Ssthresh, p.Flight, p.Errors)
 		}
+		for _, c := range a.Changes {
+			who, result := "peer", "done"
+			if c.Local {
+				who = "local"
+			}
+			if !c.OK {
+				result = "refused: " + c.Reason
+			}
+			fmt.Fprintf(w, "    address change %s: %s %s %v, %s\n", c.At.Format(time.TimeOnly), who, c.Op, c.Addr, result)
+		}
 		if a.Err != "" {
 			fmt.Fprintf(w, "    error: %s\n", a.Err)
 		}

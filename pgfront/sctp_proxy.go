@@ -396,6 +396,8 @@ type AssociationStatus struct {
 	Sessions int         `json:"sessions"`
 	Stats    assoc.Stats `json:"stats"`
 	Err      string      `json:"error,omitempty"`
+	// Changes are the latest address changes (RFC 5061 ASCONF).
+	Changes []sctp.AddressChange `json:"address_changes,omitempty"`
 }
 
 func associationStatus(a *sctp.Association, sessions int, since time.Time) AssociationStatus {
@@ -404,6 +406,7 @@ func associationStatus(a *sctp.Association, sessions int, since time.Time) Assoc
 		Since:    since,
 		Sessions: sessions,
 		Stats:    a.Stats(),
+		Changes:  a.AddressChanges(),
 	}
 	for _, ip := range a.PeerAddresses() {
 		s.Peer = append(s.Peer, ip.String())

@@ -98,3 +98,20 @@ func (s *socket) live() []*Association {
 	}
 	return out
 }
+
+// AddressChange is an address change of the association (RFC 5061) and
+// when it was done or refused.
+type AddressChange struct {
+	At time.Time
+	assoc.AddressChange
+}
+
+// maxChanges bounds the address changes an association remembers.
+const maxChanges = 16
+
+// AddressChanges are the latest address changes, oldest first (at most 16).
+func (a *Association) AddressChanges() []AddressChange {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return slices.Clone(a.changes)
+}

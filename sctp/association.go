@@ -63,10 +63,11 @@ type Association struct {
 	changed    chan struct{} // closed and replaced on every change waiters care about
 	inbox      []Message
 	streams    map[uint16]*Stream
-	accepts    []*Stream  // opened by the peer's announcement, for AcceptStream
-	ctrl       []ctrlMsg  // control messages for the driver to send, in order
-	hints      []pathHint // paths other associations saw fail (PathHealth)
-	peerWnd    uint64     // the window of the peer's latest PPIDStreamWindow
+	accepts    []*Stream       // opened by the peer's announcement, for AcceptStream
+	ctrl       []ctrlMsg       // control messages for the driver to send, in order
+	hints      []pathHint      // paths other associations saw fail (PathHealth)
+	changes    []AddressChange // the latest address changes, at most maxChanges
+	peerWnd    uint64          // the window of the peer's latest PPIDStreamWindow
 	outStreams uint16
 	ended      bool  // the core reported Closed
 	err        error // the core's Closed error (nil: graceful)
@@ -291,6 +292,12 @@ func (a *Association) handleEvent(ev assoc.Event) (closed bool) {
 			h.failed(a, ev.Local, ev.Addr.Addr())
 		}
 	case assoc.AddressChange:
+		a.mu.Lock()
+		if len(a.changes) == maxChanges {
+			a.changes = append(a.changes[:0], a.changes[1:]...)
+		}
+		a.changes = append(a.changes, AddressChange{At: time.Now(), AddressChange: ev})
+		a.mu.Unlock()
 		// Who changed what, and whether it took (RFC 5061).
 		who := "peer"
 		if ev.Local {

@@ -508,6 +508,18 @@ func TestLabMovingHouse(t *testing.T) {
 	if !strings.Contains(b.proxy.log.String(), "address change") {
 		t.Errorf("the proxy logged no address change:\n%s", b.proxy.log.String())
 	}
+	// pgsctp status shows them too: every association added the new
+	// address and deleted the old one, both acknowledged.
+	for _, a := range r.Associations {
+		var added, deleted bool
+		for _, c := range a.Changes {
+			added = added || (c.Local && c.Op == "add" && c.Addr == newLink.Addr && c.OK)
+			deleted = deleted || (c.Local && c.Op == "delete" && c.Addr == oldLink.Addr && c.OK)
+		}
+		if !added || !deleted {
+			t.Errorf("association %v: address changes %+v, want the add of %v and the delete of %v", a.Local, a.Changes, newLink.Addr, oldLink.Addr)
+		}
+	}
 }
 
 // The server's addresses change under load with SIGHUP: listen_addresses
