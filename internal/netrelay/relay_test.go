@@ -95,6 +95,12 @@ func TestRelayCaptureAndFilter(t *testing.T) {
 		c := pk.Chunks[0]
 		got[uint32(c.Value[0])<<24|uint32(c.Value[1])<<16|uint32(c.Value[2])<<8|uint32(c.Value[3])]++
 	}
+	// The last datagram (TSN 3 again) is dropped, so the server cannot
+	// tell when the relay has seen it: wait for the filter to count it
+	// (a bounded poll, not a timing assertion) before closing.
+	for i := 0; i < 500 && len(f.Dropped()) < 2; i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
 	r.Close()
 	w.Close()
 	if got[1] != 1 || got[2] != 1 || got[3] != 1 || got[4] != 1 {
