@@ -39,6 +39,15 @@ type Config struct {
 	// PathHealth). nil: each association learns on its own.
 	PathHealth *PathHealth
 
+	// Capture, if set, is called with every SCTP packet the associations
+	// of this dialer or listener send and receive (and the listener's
+	// answers to packets of no association), one packet per call, as it
+	// is on the wire: a batch sent with UDP GSO appears packet by packet.
+	// It runs on the driver and reader goroutines, so it must be safe for
+	// concurrent use and quick; pkt is not retained. pgsctp's
+	// capture_file writes a pcap file with it.
+	Capture func(at time.Time, src, dst netip.AddrPort, pkt []byte)
+
 	// UDPPort is the local UDP encapsulation port. Listen: 0 means
 	// udpencap.DefaultPort (9899), negative means any free port (see
 	// Listener.Addr). Dial: 0 or negative means any free port.

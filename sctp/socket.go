@@ -173,6 +173,9 @@ func (s *socket) dispatch(now time.Time, m *udpencap.Message, epBuf []byte) {
 		}
 	}
 	to := netip.AddrPortFrom(local, s.conn.LocalAddr().Port())
+	if c := s.cfg.Capture; c != nil {
+		c(now, m.Addr, to, pkt)
+	}
 
 	s.mu.Lock()
 	a := s.byTag[vtag]
@@ -238,6 +241,16 @@ func (s *socket) flushCore(now time.Time, core *assoc.Association) {
 // write sends msgs, skipping any the socket refuses; UDP loses packets
 // anyway, and SCTP retransmits.
 func (s *socket) write(msgs []udpencap.Message) {
+	if c := s.cfg.Capture; c != nil {
+		now := time.Now()
+		for _, m := range msgs {
+			src := s.conn.LocalAddr()
+			if m.Local.IsValid() {
+				src = netip.AddrPortFrom(m.Local, src.Port())
+			}
+			c(now, src, m.Addr, m.Buf[:m.N])
+		}
+	}
 	for len(msgs) > 0 {
 		n, err := s.conn.WriteBatch(msgs)
 		if err == nil {

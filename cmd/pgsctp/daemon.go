@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/pgsctp/pgsctp/internal/config"
+	"github.com/pgsctp/pgsctp/internal/pcapwriter"
 	"github.com/pgsctp/pgsctp/pgfront"
 	"github.com/pgsctp/pgsctp/sctp"
 )
@@ -33,6 +35,31 @@ type daemon struct {
 	log    *slog.Logger
 	stderr io.Writer
 	hup    chan os.Signal // SIGHUP, registered before the program says it is ready
+	// capture writes capture_file, if set (openCapture); nil: none.
+	capture *pcapwriter.Writer
+}
+
+// openCapture opens capture_file. The caller closes d.capture at exit.
+func (d *daemon) openCapture(v *config.Values) error {
+	name := v.String("capture_file")
+	if name == "" {
+		return nil
+	}
+	w, err := pcapwriter.Create(name)
+	if err != nil {
+		return fmt.Errorf("capture_file: %w", err)
+	}
+	d.capture = w
+	d.log.Warn("writing every SCTP packet to a capture file; it grows without bound", "capture_file", name)
+	return nil
+}
+
+// withCapture points c's Capture at the capture file, if there is one.
+func (d *daemon) withCapture(c *sctp.Config) *sctp.Config {
+	if w := d.capture; w != nil {
+		c.Capture = func(at time.Time, src, dst netip.AddrPort, pkt []byte) { w.WritePacket(at, src, dst, pkt) }
+	}
+	return c
 }
 
 // parseFlags reads the flags and the configuration file. extra may define

@@ -23,6 +23,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 
+	"github.com/pgsctp/pgsctp/internal/pcapwriter"
 	"github.com/pgsctp/pgsctp/internal/pgtest"
 	"github.com/pgsctp/pgsctp/pgfront/pgdial"
 	"github.com/pgsctp/pgsctp/sctp"
@@ -530,5 +531,26 @@ func TestBridgeNoLeaks(t *testing.T) {
 			t.Fatalf("%d goroutines before, %d after stopping:\n%s", before, n, buf[:runtime.Stack(buf, true)])
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// capture_file: the server and the proxy write every SCTP packet of a psql
+// session to pcap files that tshark decodes without a malformed packet or
+// a bad checksum.
+func TestBridgeCaptureFile(t *testing.T) {
+	dir := t.TempDir()
+	srvCap, proxyCap := filepath.Join(dir, "server.pcap"), filepath.Join(dir, "proxy.pcap")
+	b := startBridge(t, bridgeOpts{serverArgs: []string{"--capture-file", srvCap}, proxyArgs: []string{"--capture-file", proxyCap}})
+	if out, err := b.psql(t, nil, "-c", "select 'captured'"); err != nil || strings.TrimSpace(out) != "captured" {
+		t.Fatalf("psql: %v: %q", err, out)
+	}
+	b.proxy.stop(t)
+	b.server.stop(t)
+	for _, f := range []string{srvCap, proxyCap} {
+		fi, err := os.Stat(f)
+		if err != nil || fi.Size() <= 24 {
+			t.Fatalf("%s: %v, %v bytes: no packets captured", f, err, fi)
+		}
+		pcapwriter.Check(t, f, b.udpPort)
 	}
 }

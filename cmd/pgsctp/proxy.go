@@ -47,6 +47,15 @@ func runProxy(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	defer signal.Stop(d.hup)
 	v := d.values
 	log := d.log
+	if err := d.openCapture(v); err != nil {
+		log.Error("cannot open the capture file", "err", err)
+		return 1
+	}
+	defer func() {
+		if d.capture != nil {
+			d.capture.Close()
+		}
+	}()
 
 	servers, err := serverAddrs(v.List("server"))
 	if err != nil {
@@ -129,7 +138,7 @@ func runProxy(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 }
 
 func proxySCTPConfig(v *config.Values, d *daemon) *sctp.Config {
-	c := sctpConfig(v, d.log)
+	c := d.withCapture(sctpConfig(v, d.log))
 	c.UDPPort = int(v.Int("udp_port"))
 	c.PeerUDPPort = int(v.Int("peer_udp_port"))
 	c.LocalAddrs = localAddrs(v.List("local_addresses"))

@@ -61,9 +61,18 @@ func runServer(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 	defer signal.Stop(d.hup)
 	v := d.values
 	log := d.log
+	if err := d.openCapture(v); err != nil {
+		log.Error("cannot open the capture file", "err", err)
+		return 1
+	}
+	defer func() {
+		if d.capture != nil {
+			d.capture.Close()
+		}
+	}()
 
 	sl := pgfront.NewSessionListener(limits(v), log)
-	cfg := sctpConfig(v, log)
+	cfg := d.withCapture(sctpConfig(v, log))
 	cfg.Assoc.Admit = sl.Admit
 	cfg.Assoc.AdmitAddr = sl.AdmitAddr
 	cfg.UDPPort = int(v.Int("udp_port"))
@@ -127,7 +136,7 @@ func runServer(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 
 	d.run(ctx, func(v *config.Values) {
 		sl.SetLimits(limits(v))
-		c := sctpConfig(v, log)
+		c := d.withCapture(sctpConfig(v, log))
 		c.Assoc.Admit = sl.Admit
 		c.Assoc.AdmitAddr = sl.AdmitAddr
 		sl.SetConfig(c)

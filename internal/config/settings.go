@@ -113,6 +113,8 @@ func sctpSettings() []*Setting {
 			Description: "Association.Max.Retrans: consecutive retransmissions before the association is declared lost"},
 		{Name: "sctp_path_max_retrans", Type: Int, Default: "8", Min: 1, Max: 1000, Context: Live,
 			Description: "Path.Max.Retrans: consecutive errors before a path is marked inactive (RFC 9260 suggests 5, with a 10 times longer RTO.Min)"},
+		{Name: "capture_file", Type: String, Default: "", Context: Restart, Check: checkPathOrEmpty,
+			Description: "write every SCTP packet sent and received to this pcap file (one packet per record, in its UDP datagram, as Wireshark decodes it; use -d udp.port==N,sctp off port 9899); for debugging, it grows without bound; empty: none"},
 		{Name: "sctp_asconf", Type: Bool, Default: "on", Context: Reload,
 			Description: "offer dynamic addresses (ASCONF, RFC 5061, authenticated with AUTH, RFC 4895) so addresses can change while sessions run; off for peers whose addresses must not change; applies to new associations"},
 		{Name: "sctp_pf_retrans", Type: Int, Default: "0", Min: 0, Max: 1000, Context: Live,
