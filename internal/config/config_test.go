@@ -569,8 +569,8 @@ func TestContextsAreDeliberate(t *testing.T) {
 	// protocol timers and the addresses of associations (ASCONF) apply on
 	// reload.
 	restart := map[string][]string{
-		"server": {"admin_socket", "metrics_listen", "port", "udp_port"},
-		"proxy":  {"admin_socket", "listen", "multiplex", "port", "socket_dir", "udp_port"},
+		"server": {"admin_socket", "capture_file", "metrics_listen", "port", "udp_port"},
+		"proxy":  {"admin_socket", "capture_file", "listen", "multiplex", "port", "socket_dir", "udp_port"},
 	}
 	for _, s := range []*Set{Server(), Proxy()} {
 		var got []string
