@@ -124,6 +124,9 @@ func (a *Association) setupAuth(ourRandom []byte, peer *chunk.InitChunk) {
 	ours := keyVector(ourRandom, ourAuthChunks, ourHMACs)
 	theirs := keyVector(peer.Random, peer.AuthChunks, peer.HMACAlgos)
 	a.auth = authState{on: true, key: associationKey(ours, theirs), hmacID: pickHMAC(peer.HMACAlgos)}
+	// RFC 5061 section 4.1.1: ASCONF and ASCONF-ACK go authenticated
+	// whether or not the peer listed them.
+	a.auth.peerNeeds[chunk.TypeAsconf], a.auth.peerNeeds[chunk.TypeAsconfAck] = true, true
 	for _, t := range peer.AuthChunks {
 		switch t {
 		case chunk.TypeInit, chunk.TypeInitAck, chunk.TypeShutdownComplete, chunk.TypeAuth:

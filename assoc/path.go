@@ -228,16 +228,6 @@ func (a *Association) pathFor(from, to netip.Addr) *path {
 	return any
 }
 
-// hasPeerAddr reports whether ip is one of the peer's addresses in use.
-func (a *Association) hasPeerAddr(ip netip.Addr) bool {
-	for _, p := range a.paths {
-		if p.addr.Addr() == ip.Unmap() {
-			return true
-		}
-	}
-	return false
-}
-
 // dataPath is where new data (and control chunks without a path of their
 // own) go now:
 //

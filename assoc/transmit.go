@@ -91,7 +91,12 @@ func (a *Association) header(buf []byte) []byte {
 }
 
 func (a *Association) finish(p *path, b []byte) Transmit {
-	b = a.sealAuth(b) // in place: PollTransmit left room when it may be needed
+	if a.auth.bundleAuth {
+		// Only a peer that wants a chunk PollTransmit bundles
+		// authenticated costs this pass (PollTransmit left the room);
+		// ASCONF and its ACK travel in packets of their own.
+		b = a.sealAuth(b)
+	}
 	chunk.SetChecksum(b)
 	a.stats.PacketsSent++
 	return Transmit{From: p.local, To: p.addr, Packet: b}

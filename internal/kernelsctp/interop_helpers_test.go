@@ -18,7 +18,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -50,7 +49,7 @@ type env struct {
 	t     *testing.T
 	ctx   context.Context
 	g     *kernelsctp.Guest
-	log   *ringLog
+	log   *netrelay.RingLog
 	pcap  string
 	cap   *pcapwriter.Writer
 	peers []*kernelsctp.Peer
@@ -61,7 +60,7 @@ func newEnv(t *testing.T) *env {
 	g := guest(t)
 	ctx, cancel := context.WithTimeout(context.Background(), interopTimeout)
 	t.Cleanup(cancel)
-	e := &env{t: t, ctx: ctx, g: g, log: &ringLog{max: 300}}
+	e := &env{t: t, ctx: ctx, g: g, log: &netrelay.RingLog{Max: 300}}
 	dir := os.Getenv("PGSCTP_PCAP_DIR") // keep the captures there
 	if dir == "" {
 		dir = t.TempDir()
@@ -280,31 +279,6 @@ func (e *env) echoAll(a *sctp.Association, seed uint32) (int, error) {
 			return n, fmt.Errorf("echo of %d: %w", m.PPID, err)
 		}
 	}
-}
-
-// ringLog keeps the last max lines written to it (a slog handler's output).
-type ringLog struct {
-	mu    sync.Mutex
-	max   int
-	lines []string
-}
-
-func (r *ringLog) Write(b []byte) (int, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for _, l := range bytes.Split(bytes.TrimRight(b, "\n"), []byte("\n")) {
-		r.lines = append(r.lines, string(l))
-	}
-	if len(r.lines) > r.max {
-		r.lines = append(r.lines[:0:0], r.lines[len(r.lines)-r.max:]...)
-	}
-	return len(b), nil
-}
-
-func (r *ringLog) String() string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return strings.Join(r.lines, "\n")
 }
 
 // eventually polls cond until it holds, for at most 10 s; for effects that

@@ -5,7 +5,6 @@ package usrsctp_test
 // namespace that has only lo, so nothing leaves loopback.
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -17,7 +16,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -45,7 +43,7 @@ type env struct {
 	t   *testing.T
 	ctx context.Context
 	ns  *usrsctp.Netns
-	log *ringLog
+	log *netrelay.RingLog
 }
 
 func newEnv(t *testing.T) *env {
@@ -54,7 +52,7 @@ func newEnv(t *testing.T) *env {
 	ns := usrsctp.TestNetns(t)
 	ctx, cancel := context.WithTimeout(context.Background(), interopTimeout)
 	t.Cleanup(cancel)
-	e := &env{t: t, ctx: ctx, ns: ns, log: &ringLog{max: 300}}
+	e := &env{t: t, ctx: ctx, ns: ns, log: &netrelay.RingLog{Max: 300}}
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("last pgsctp debug log lines:\n%s", e.log.String())
@@ -241,31 +239,6 @@ func parseTLVs(b []byte) ([]tlv, error) {
 		b = b[min((l+3)&^3, len(b)):]
 	}
 	return out, nil
-}
-
-// ringLog keeps the last max lines written to it (a slog handler's output).
-type ringLog struct {
-	mu    sync.Mutex
-	max   int
-	lines []string
-}
-
-func (r *ringLog) Write(b []byte) (int, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for _, l := range bytes.Split(bytes.TrimRight(b, "\n"), []byte("\n")) {
-		r.lines = append(r.lines, string(l))
-	}
-	if len(r.lines) > r.max {
-		r.lines = append(r.lines[:0:0], r.lines[len(r.lines)-r.max:]...)
-	}
-	return len(b), nil
-}
-
-func (r *ringLog) String() string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return strings.Join(r.lines, "\n")
 }
 
 // pattern returns n bytes that differ between messages (seed) and along the
