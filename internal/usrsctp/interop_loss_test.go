@@ -6,6 +6,7 @@ import (
 	"io"
 	"regexp"
 	"testing"
+	"time"
 
 	"github.com/pgsctp/pgsctp/internal/netrelay"
 	"github.com/pgsctp/pgsctp/internal/usrsctp"
@@ -20,6 +21,10 @@ type lossCase struct {
 	drop func() func(netrelay.Direction, rawPacket) bool
 	// ourRtx: pgsctp must have retransmitted DATA (Stats.Retransmissions).
 	ourRtx bool
+	// rtoMin, when set, replaces fastConfig's RTO.Min: for a recovery
+	// that needs the usrsctp process still running when pgsctp's timer
+	// fires (the example client exits soon after its shutdown completes).
+	rtoMin time.Duration
 }
 
 var (
@@ -133,13 +138,18 @@ func TestInteropLossListen(t *testing.T) {
 		{name: "SHUTDOWN-ACK", rfc: `usrsctp's T2-shutdown resends SHUTDOWN; pgsctp in SHUTDOWN-ACK-SENT answers with SHUTDOWN ACK again (9.2)`,
 			drop: func() func(netrelay.Direction, rawPacket) bool { return dropNth(toThem, ctShutdownAck, 1) }},
 		{name: "SHUTDOWN-COMPLETE", rfc: `pgsctp's T2-shutdown resends SHUTDOWN ACK; usrsctp, closed, answers the out-of-the-blue SHUTDOWN ACK with a SHUTDOWN COMPLETE with the T bit (8.4 rule 5), which pgsctp accepts (8.5.1)`,
-			drop: func() func(netrelay.Direction, rawPacket) bool { return dropNth(toUs, ctShutdownComplete, 1) }},
+			drop:   func() func(netrelay.Direction, rawPacket) bool { return dropNth(toUs, ctShutdownComplete, 1) },
+			rtoMin: 10 * time.Millisecond},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t)
-			l := e.listen(e.fastConfig())
+			cfg := e.fastConfig()
+			if tc.rtoMin > 0 {
+				cfg.Assoc.RTOMin = tc.rtoMin
+			}
+			l := e.listen(cfg)
 			f := &filter{Drop: tc.drop()}
 			e.relay(ourUDP, f)
 			cl := e.must(usrsctp.StartClient(e.ctx, usrsctp.ClientOptions{Netns: e.ns, RemoteAddr: "127.0.0.1", RemotePort: ourPort,
