@@ -296,14 +296,13 @@ func (a *Association) HandlePacket(now time.Time, from, to netip.AddrPort, pkt [
 	}
 	a.rx.beginPacket(p)
 	verdict := authNone
-	off := 0 // of the current chunk in chunks
 	for {
 		c := r.Chunk()
 		switch {
 		case c.Type == chunk.TypeAuth:
 			// RFC 4895 section 6.3: the AUTH is checked over the rest of
 			// the packet before any chunk after it is acted on.
-			verdict = a.checkAuth(c, chunks[off:])
+			verdict = a.checkAuth(c, r.FromChunk())
 		case a.auth.on && (c.Type == chunk.TypeAsconf || c.Type == chunk.TypeAsconfAck) && verdict != authGood:
 			// Chunks we listed in CHUNKS count only when authenticated:
 			// "the receiver MUST silently discard these chunks" otherwise.
@@ -316,7 +315,6 @@ func (a *Association) HandlePacket(now time.Time, from, to netip.AddrPort, pkt [
 		if verdict == authBad || a.state == StateClosed || !r.Next() {
 			break
 		}
-		off = min(off+len(c.Bytes)+(-len(c.Bytes)&3), len(chunks))
 	}
 	a.rx.endPacket(a, now, p)
 }

@@ -94,9 +94,14 @@ func TestReader(t *testing.T) {
 	b = b[:len(b)-3]
 	r := NewReader(b)
 	var types []Type
+	at := 0 // where the chunk starts in b: 0, then 4, then 4 + 20 (DATA of 17 bytes, padded)
 	for r.Next() {
 		raw := r.Chunk()
 		types = append(types, raw.Type)
+		if got := r.FromChunk(); len(got) != len(b)-at || &got[0] != &b[at] {
+			t.Errorf("%v: FromChunk is %d bytes, want b[%d:] (%d bytes)", raw.Type, len(got), at, len(b)-at)
+		}
+		at += len(raw.Bytes) + pad(len(raw.Bytes))
 		if len(raw.Bytes) != ChunkHeaderLen+len(raw.Value) {
 			t.Errorf("%v: Bytes %d, Value %d", raw.Type, len(raw.Bytes), len(raw.Value))
 		}

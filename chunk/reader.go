@@ -27,6 +27,7 @@ type Raw struct {
 // else after a chunk must be another whole chunk header.
 type Reader struct {
 	buf []byte
+	at  []byte // buf as it was when cur was read: cur and what follows
 	cur Raw
 	err error
 }
@@ -58,6 +59,7 @@ func (r *Reader) Next() bool {
 		r.cur = Raw{}
 		return false
 	}
+	r.at = r.buf
 	// Full slice expressions: appending to a decoded value cannot
 	// overwrite the next chunk.
 	r.cur = Raw{
@@ -74,6 +76,11 @@ func (r *Reader) Next() bool {
 
 // Chunk returns the current chunk. It is valid after Next returned true.
 func (r *Reader) Chunk() Raw { return r.cur }
+
+// FromChunk returns the bytes from the start of the current chunk to the
+// end of the packet: what an AUTH chunk's HMAC covers (RFC 4895 section
+// 6.2). It is valid after Next returned true.
+func (r *Reader) FromChunk() []byte { return r.at }
 
 // Err returns the error that stopped Next, nil at a clean end.
 func (r *Reader) Err() error { return r.err }
