@@ -39,11 +39,25 @@ targets() {
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
+# fuzz_go runs `go test -fuzz` with the given arguments, its output in
+# $log. It fails when the fuzzer fails, except for one false alarm: Go
+# before 1.27 can report "context deadline exceeded" when -fuzztime ends
+# while a worker is still busy (golang/go#75804), with no failing input.
+# A real failure always writes its input ("Failing input written to").
+fuzz_go() {
+	go test "$@" >"$log" 2>&1 && return 0
+	if grep -q '^    context deadline exceeded$' "$log" && ! grep -q 'Failing input written to' "$log"; then
+		echo "  (ignored: the fuzzer's end-of-time race, golang/go#75804; no failing input)"
+		return 0
+	fi
+	return 1
+}
+
 if ! $long; then
 	fuzztime=${FUZZTIME:-10s}
 	targets | while read -r pkg target; do
 		echo "fuzz $pkg $target ($fuzztime)"
-		go test "$pkg" -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" >"$log" 2>&1 || {
+		fuzz_go "$pkg" -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" || {
 			cat "$log"
 			exit 1
 		}
@@ -74,7 +88,7 @@ for line in "${all[@]}"; do
 	before=$( (ls "$dir" 2>/dev/null || true) | wc -l)
 	marker=$(mktemp)
 	crash=0
-	GOMAXPROCS=$parallel go test "$pkg" -run '^$' -fuzz "^${target}\$" -fuzztime "${per}s" -parallel "$parallel" >"$log" 2>&1 || {
+	GOMAXPROCS=$parallel fuzz_go "$pkg" -run '^$' -fuzz "^${target}\$" -fuzztime "${per}s" -parallel "$parallel" || {
 		crash=1
 		crashed=$((crashed + 1))
 		cat "$log"
