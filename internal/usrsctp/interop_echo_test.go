@@ -261,7 +261,7 @@ func TestInteropEchoServer(t *testing.T) {
 	eventually(ctx, func() bool {
 		f.Mu.Lock()
 		defer f.Mu.Unlock()
-		return len(ladder) >= 3
+		return netrelay.ShutdownDone(ladder, netrelay.ToServer)
 	})
 	f.Mu.Lock()
 	got := slices.Clone(ladder)
@@ -269,9 +269,10 @@ func TestInteropEchoServer(t *testing.T) {
 		t.Error(m)
 	}
 	f.Mu.Unlock()
-	want := []string{"0:SHUTDOWN", "1:SHUTDOWN-ACK", "0:SHUTDOWN-COMPLETE"}
-	if !slices.Equal(got, want) {
-		t.Errorf("shutdown ladder %v; want %v (0: pgsctp -> usrsctp, 1: back)", got, want)
+	if note, err := netrelay.CheckShutdown(got, netrelay.ToServer); err != nil {
+		t.Error(err)
+	} else if note != "" {
+		t.Log(note)
 	}
 	if p := f.Problems(); len(p) > 0 {
 		t.Errorf("unparseable datagrams: %v", p)
