@@ -26,14 +26,20 @@ type Message struct {
 	Data []byte
 }
 
-// packet is a datagram handed from the socket's reader to an association.
-type packet struct {
-	from, to netip.AddrPort
-	data     []byte
-}
-
 // Association is one SCTP association. Its methods are safe for concurrent
-// use; one goroutine per association runs the protocol.
+// use.
+//
+// The protocol has no goroutine of its own. The core (assoc.Association)
+// is guarded by coreMu, and whoever has work for it runs it there and
+// then: the socket's reader with a received batch, a writer with its
+// message, the timer when a deadline passes. Whoever holds coreMu last
+// writes what the core has to send, delivers its events and re-arms the
+// timer (unlock). Goroutines that must not wait for coreMu (they hold
+// a.mu, or another association's core) leave their work in pending fields
+// and set pending; the holder of coreMu takes it before letting go, or
+// they take coreMu themselves when it is free (tryService). A message thus
+// crosses no goroutine inside pgsctp: a received one wakes only its
+// reader, a sent one leaves on the writer's own system call.
 type Association struct {
 	// Constant after creation.
 	sock                *socket
@@ -43,28 +49,31 @@ type Association struct {
 	localAddr           *Addr
 	remoteAddr          *Addr
 
-	in   chan packet            // from the socket's reader; full: dropped
-	ops  chan func(t time.Time) // user operations, run by the driver
-	kick chan struct{}          // wakes the driver for released bytes
-	done chan struct{}          // closed when the driver has ended
-	up   chan struct{}          // closed at Connected
-	rel  atomic.Int64           // bytes the application consumed, not yet released
-	// ctrlWaiting: ctrl is not empty (the driver looks without a.mu).
-	ctrlWaiting atomic.Bool
-	// hintWaiting: hints is not empty.
-	hintWaiting atomic.Bool
-	once        sync.Once // Close
+	done  chan struct{} // closed when the association has ended
+	up    chan struct{} // closed at Connected
+	timer *time.Timer   // runs onTimer at the core's next deadline
+	once  sync.Once     // Close
 
-	// Owned by the driver goroutine.
+	// Work left for the holder of coreMu by goroutines that could not
+	// take it; pending says some is waiting.
+	pending     atomic.Bool
+	rel         atomic.Int64 // bytes the application consumed, not yet released
+	ctrlWaiting atomic.Bool  // ctrl is not empty (looked at without a.mu)
+	hintWaiting atomic.Bool  // hints is not empty
+
+	coreMu   sync.Mutex // guards the fields below; taken before a.mu, never after
 	core     *assoc.Association
+	coreDone bool      // the core closed: nothing may touch it any more
 	listener *Listener // offered to at Connected, then nil
+	tx       *txBatch  // the batch being filled, while coreMu is held
+	armed    time.Time // the deadline timer is set for (zero: stopped)
 
 	mu         sync.Mutex    // guards the fields below
 	changed    chan struct{} // closed and replaced on every change waiters care about
 	inbox      []Message
 	streams    map[uint16]*Stream
 	accepts    []*Stream       // opened by the peer's announcement, for AcceptStream
-	ctrl       []ctrlMsg       // control messages for the driver to send, in order
+	ctrl       []ctrlMsg       // control messages for the core to send, in order
 	hints      []pathHint      // paths other associations saw fail (PathHealth)
 	changes    []AddressChange // the latest address changes, at most maxChanges
 	peerWnd    uint64          // the window of the peer's latest PPIDStreamWindow
@@ -87,9 +96,6 @@ func newAssociation(s *socket, core *assoc.Association, peer netip.AddrPort, loc
 		cfg:       s.cfg,
 		localPort: core.LocalPort(),
 		peerPort:  core.PeerPort(),
-		in:        make(chan packet, s.cfg.InboundQueue),
-		ops:       make(chan func(time.Time)),
-		kick:      make(chan struct{}, 1),
 		done:      make(chan struct{}),
 		up:        make(chan struct{}),
 		core:      core,
@@ -103,11 +109,14 @@ func newAssociation(s *socket, core *assoc.Association, peer netip.AddrPort, loc
 	if h := s.cfg.PathHealth; h != nil {
 		h.add(a) // removed by finish
 	}
+	a.timer = time.AfterFunc(time.Hour, a.onTimer)
+	a.timer.Stop() // armed by the first unlock
 	return a
 }
 
 // keys are the (peer address, peer port, local port) keys of the core's
-// peer addresses. Driver goroutine only (or before it starts).
+// peer addresses. Caller holds coreMu (or the association is not shared
+// yet).
 func (a *Association) keys() []addrKey {
 	var ks []addrKey
 	for _, p := range a.core.PeerAddrs() {
@@ -119,36 +128,79 @@ func (a *Association) keys() []addrKey {
 	return ks
 }
 
-// deliver queues a datagram for the driver, or drops it when the queue is
-// full. Called by the socket's reader.
-func (a *Association) deliver(p packet) {
-	select {
-	case a.in <- p:
-	default:
-		a.sock.recycle(p.data) // dropped, as a congested link would
+// start sends what a new core has queued (an INIT, or a COOKIE ACK) and
+// arms its timer.
+func (a *Association) start() {
+	if a.lock() {
+		a.unlock(time.Now())
 	}
 }
 
-// run is the driver goroutine (ARCHITECTURE.md, "The sans-I/O boundary"):
-// it waits on datagrams, one timer set to NextTimeout and user operations,
-// and after each input drains PollTransmit (batched) and PollEvent.
-func (a *Association) run() {
-	defer a.finish()
-	mtu := a.cfg.mtu()
-	bufs := make([][]byte, ioBatch)
-	for i := range bufs {
-		bufs[i] = make([]byte, max(mtu, 2048))
+// lock takes the core for a piece of work. It reports false, holding
+// nothing, once the association has ended.
+func (a *Association) lock() bool {
+	a.coreMu.Lock()
+	if a.coreDone {
+		a.coreMu.Unlock()
+		return false
 	}
-	b := &txBatch{bufs: bufs, out: make([]udpencap.Message, ioBatch)}
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
-	defer timer.Stop()
+	return true
+}
+
+// unlock ends a piece of work on the core: it takes the work others left
+// pending, writes what the core has to send, delivers the events, re-arms
+// the timer and releases coreMu. Work left pending while it let go is
+// taken by coming round again, unless another goroutine holds coreMu by
+// then (that one will).
+func (a *Association) unlock(now time.Time) {
 	for {
-		now := time.Now()
+		closed := a.service(now)
+		if closed {
+			a.coreDone = true
+		} else {
+			a.rearm(now)
+		}
+		a.coreMu.Unlock()
+		if closed {
+			a.finish()
+			return
+		}
+		if !a.pending.Load() || !a.coreMu.TryLock() {
+			return
+		}
+		if a.coreDone {
+			a.coreMu.Unlock()
+			return
+		}
+		now = time.Now()
+	}
+}
+
+// tryService takes the work left pending when coreMu is free; when it is
+// not, its holder takes it. The caller holds neither coreMu nor a.mu.
+func (a *Association) tryService() {
+	if !a.coreMu.TryLock() {
+		return
+	}
+	if a.coreDone {
+		a.coreMu.Unlock()
+		return
+	}
+	a.unlock(time.Now())
+}
+
+// service applies the pending work and flushes, until nothing is pending
+// (event handling can leave more: released bytes of control messages). It
+// reports whether the core has closed. Caller holds coreMu.
+func (a *Association) service(now time.Time) (closed bool) {
+	for range 4 {
+		a.pending.Store(false) // before the work is read: a new one sets it again
 		if n := a.rel.Swap(0); n > 0 {
 			a.core.Release(int(n))
 		}
 		if a.ctrlWaiting.Load() {
+			// Retried on every piece of work while the send buffer is
+			// full: an acknowledgement makes room.
 			a.mu.Lock()
 			a.sendCtrlLocked(now)
 			a.mu.Unlock()
@@ -163,42 +215,50 @@ func (a *Association) run() {
 				a.core.SuspectPath(now, h.local, h.peer)
 			}
 		}
-		if a.flush(now, b) {
-			return
+		if a.flush(now) {
+			return true
 		}
-		if next := a.core.NextTimeout(); next.IsZero() {
-			timer.Stop()
-		} else {
-			timer.Reset(max(next.Sub(now), 0))
-		}
-		select {
-		case p := <-a.in:
-			now = time.Now()
-			a.core.HandlePacket(now, p.from, p.to, p.data)
-			a.sock.recycle(p.data) // the core keeps nothing of it
-			// Take what else is queued, up to a bound, collecting the
-			// replies after each packet into one batch: the core then
-			// acknowledges every second packet as RFC 9260 6.2 asks (one
-			// SACK per batch would starve the sender's ack clock), and
-			// each SACK releases its own Max.Burst of new data.
-		more:
-			for range 4 * ioBatch {
-				a.collect(now, b)
-				select {
-				case p := <-a.in:
-					a.core.HandlePacket(now, p.from, p.to, p.data)
-					a.sock.recycle(p.data)
-				default:
-					break more
-				}
-			}
-		case <-timer.C:
-			a.core.HandleTimeout(time.Now())
-		case op := <-a.ops:
-			op(time.Now())
-		case <-a.kick:
+		if !a.pending.Load() {
+			break
 		}
 	}
+	return false
+}
+
+// rearm points the timer at the core's next deadline. Caller holds coreMu.
+func (a *Association) rearm(now time.Time) {
+	next := a.core.NextTimeout()
+	if next.Equal(a.armed) {
+		return
+	}
+	a.armed = next
+	if next.IsZero() {
+		a.timer.Stop()
+		return
+	}
+	a.timer.Reset(max(next.Sub(now), 0))
+}
+
+// onTimer runs on the timer's goroutine when the core's deadline passes.
+func (a *Association) onTimer() {
+	if !a.lock() {
+		return
+	}
+	now := time.Now()
+	a.armed = time.Time{} // fired: the next unlock sets it again
+	a.core.HandleTimeout(now)
+	a.unlock(now)
+}
+
+// input hands one received datagram to the core. The caller holds coreMu;
+// pkt is not retained.
+func (a *Association) input(now time.Time, from, to netip.AddrPort, pkt []byte) {
+	a.core.HandlePacket(now, from, to, pkt)
+	// Collect the replies after each packet, so that the core
+	// acknowledges every second packet of a batch as RFC 9260 6.2 asks
+	// (one SACK per batch would starve the sender's ack clock) and each
+	// SACK releases its own Max.Burst of new data.
+	a.collect(now)
 }
 
 // txBatch collects outgoing packets for one WriteBatch; bufs[:n] are in use.
@@ -209,8 +269,12 @@ type txBatch struct {
 }
 
 // collect moves what the core has to send into the batch, writing the batch
-// whenever it fills.
-func (a *Association) collect(now time.Time, b *txBatch) {
+// whenever it fills. Caller holds coreMu.
+func (a *Association) collect(now time.Time) {
+	if a.tx == nil {
+		a.tx = a.sock.getBatch()
+	}
+	b := a.tx
 	for {
 		for b.n < len(b.bufs) {
 			t, ok := a.core.PollTransmit(now, b.bufs[b.n])
@@ -220,22 +284,28 @@ func (a *Association) collect(now time.Time, b *txBatch) {
 			b.out[b.n] = udpencap.Message{Buf: t.Packet, N: len(t.Packet), Addr: t.To, Local: t.From}
 			b.n++
 		}
-		a.writeBatch(b)
+		a.writeBatch()
 	}
 }
 
-// writeBatch writes the batch.
-func (a *Association) writeBatch(b *txBatch) {
+// writeBatch writes the batch and gives it back to the socket's pool.
+func (a *Association) writeBatch() {
+	b := a.tx
+	if b == nil {
+		return
+	}
 	if b.n > 0 {
 		a.sock.write(b.out[:b.n])
 		b.n = 0
 	}
+	a.tx = nil
+	a.sock.putBatch(b)
 }
 
 // flush sends everything queued and handles the events. It reports whether
-// the association has closed.
-func (a *Association) flush(now time.Time, b *txBatch) (closed bool) {
-	a.collect(now, b)
+// the association has closed. Caller holds coreMu.
+func (a *Association) flush(now time.Time) (closed bool) {
+	a.collect(now)
 	for {
 		ev, ok := a.core.PollEvent()
 		if !ok {
@@ -246,9 +316,9 @@ func (a *Association) flush(now time.Time, b *txBatch) (closed bool) {
 		}
 	}
 	if closed {
-		a.collect(now, b) // a final ABORT or SHUTDOWN COMPLETE
+		a.collect(now) // a final ABORT or SHUTDOWN COMPLETE
 	}
-	a.writeBatch(b)
+	a.writeBatch()
 	return closed
 }
 
@@ -331,7 +401,10 @@ func (a *Association) handleEvent(ev assoc.Event) (closed bool) {
 	return false
 }
 
-// hint queues a path failure another association saw, for the driver.
+// hint queues a path failure another association saw. The caller holds
+// that association's coreMu, so this one's is taken on a goroutine of its
+// own: two associations hinting each other must not wait for each other.
+// Hints are rare (a path failed) and the goroutine ends at once.
 func (a *Association) hint(h pathHint) {
 	a.mu.Lock()
 	if len(a.hints) < maxHints {
@@ -339,26 +412,33 @@ func (a *Association) hint(h pathHint) {
 	}
 	a.hintWaiting.Store(true)
 	a.mu.Unlock()
-	select {
-	case a.kick <- struct{}{}:
-	default:
+	a.pending.Store(true)
+	go a.poke()
+}
+
+// poke waits for coreMu and takes the pending work.
+func (a *Association) poke() {
+	if a.lock() {
+		a.unlock(time.Now())
 	}
 }
 
-// maxHints bounds the hints waiting for a busy driver; more are dropped
+// maxHints bounds the hints waiting to be applied; more are dropped
 // (the association's own timers still see the failure).
 const maxHints = 64
 
-// finish runs when the driver ends: the association leaves the socket's
-// maps and gives up its reference (a dialed association's socket closes).
+// finish runs once, when the core has closed: the association leaves the
+// socket's maps and gives up its reference (a dialed association's socket
+// closes).
 func (a *Association) finish() {
+	a.timer.Stop()
 	if h := a.cfg.PathHealth; h != nil {
 		h.remove(a)
 	}
 	a.sock.unregister(a)
 	a.sock.release()
 	a.mu.Lock()
-	if !a.ended { // the driver cannot end otherwise, but be safe
+	if !a.ended { // the core cannot close otherwise, but be safe
 		a.ended = true
 		a.err = assoc.ErrClosed
 	}
@@ -383,38 +463,34 @@ func (a *Association) broadcastLocked() {
 	a.changed = make(chan struct{})
 }
 
-// do runs fn on the driver goroutine and waits for it.
+// do runs fn on the core, then sends what it queued. ctx is checked first
+// only: coreMu is held briefly by everyone.
 func (a *Association) do(ctx context.Context, fn func(now time.Time)) error {
-	done := make(chan struct{})
-	op := func(now time.Time) {
-		defer close(done)
-		fn(now)
+	if err := ctx.Err(); err != nil {
+		return err
 	}
-	select {
-	case a.ops <- op:
-	case <-a.done:
+	if !a.lock() {
 		return errEnded
-	case <-ctx.Done():
-		return ctx.Err()
 	}
-	<-done
+	now := time.Now()
+	fn(now)
+	a.unlock(now)
 	return nil
 }
 
-// errEnded: the driver has ended; the caller reports the association's
+// errEnded: the core has closed; the caller reports the association's
 // final state.
 var errEnded = errors.New("sctp: association ended")
 
-// released returns n consumed bytes to the receive window (via the driver).
+// released returns n consumed bytes to the receive window: it leaves them
+// pending, for the holder of coreMu or the caller's tryService once it
+// holds no lock.
 func (a *Association) released(n int) {
 	if n <= 0 {
 		return
 	}
 	a.rel.Add(int64(n))
-	select {
-	case a.kick <- struct{}{}:
-	default:
-	}
+	a.pending.Store(true)
 }
 
 func (a *Association) opError(op string, err error) error {
@@ -547,6 +623,7 @@ func (a *Association) ReceiveMessage(ctx context.Context) (Message, error) {
 			a.inbox = a.inbox[1:]
 			a.mu.Unlock()
 			a.released(len(m.Data))
+			a.tryService()
 			return m, nil
 		}
 		if a.ended {
@@ -571,6 +648,12 @@ func (a *Association) ReceiveMessage(ctx context.Context) (Message, error) {
 // Config.StreamWindow set, the new Stream announces per-stream flow
 // control to the peer before any data.
 func (a *Association) OpenStream(id uint16) (*Stream, error) {
+	st, err := a.openStream(id)
+	a.tryService() // the announcement
+	return st, err
+}
+
+func (a *Association) openStream(id uint16) (*Stream, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.userClosed {

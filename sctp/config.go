@@ -43,9 +43,9 @@ type Config struct {
 	// of this dialer or listener send and receive (and the listener's
 	// answers to packets of no association), one packet per call, as it
 	// is on the wire: a batch sent with UDP GSO appears packet by packet.
-	// It runs on the driver and reader goroutines, so it must be safe for
-	// concurrent use and quick; pkt is not retained. pgsctp's
-	// capture_file writes a pcap file with it.
+	// It runs on the goroutines that read, write and time out, so it
+	// must be safe for concurrent use and quick; pkt is not retained.
+	// pgsctp's capture_file writes a pcap file with it.
 	Capture func(at time.Time, src, dst netip.AddrPort, pkt []byte)
 
 	// UDPPort is the local UDP encapsulation port. Listen: 0 means
@@ -75,12 +75,8 @@ type Config struct {
 	// AcceptBacklog bounds the associations that completed their
 	// handshake and wait for Accept; more are aborted. Default 128.
 	AcceptBacklog int
-	// InboundQueue bounds the datagrams waiting for an association's
-	// goroutine; more are dropped (as a congested link would). Default:
-	// room for two receive windows of full-size packets, at least 512.
-	InboundQueue int
 
-	// Logger receives the driver's logs (and the core's, unless
+	// Logger receives the associations' logs (and the core's, unless
 	// Assoc.Logger is set); nil discards them.
 	Logger *slog.Logger
 }
@@ -143,17 +139,6 @@ func resolve(c *Config) *settings {
 	}
 	if s.AcceptBacklog <= 0 {
 		s.AcceptBacklog = 128
-	}
-	if s.InboundQueue <= 0 {
-		// Room for a full receive window of full-size packets and as
-		// many SACKs and controls again: a peer that keeps to the window
-		// we advertise never finds the queue full, so drops here mean
-		// misbehaviour or real overload, not routine loss on loopback.
-		rwnd := int(s.Assoc.RecvWindow)
-		if rwnd == 0 {
-			rwnd = 1 << 20
-		}
-		s.InboundQueue = max(512, 2*rwnd/max(s.mtu()-28, 1)+64)
 	}
 	if s.PeerUDPPort <= 0 || s.PeerUDPPort > 65535 {
 		s.PeerUDPPort = udpencap.DefaultPort

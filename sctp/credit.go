@@ -112,9 +112,10 @@ func (s *Stream) readerGoneLocked() {
 	s.a.queueCtrlLocked(ctrlMsg{sid: s.id, ppid: PPIDCredit, n: 0})
 }
 
-// queueCtrlLocked queues a control message for the driver, merging a
-// credit with one for the same stream still waiting (credits add up).
-// Caller holds a.mu.
+// queueCtrlLocked queues a control message for the core, merging a credit
+// with one for the same stream still waiting (credits add up). Caller
+// holds a.mu, then calls tryService once it holds no lock (or holds
+// coreMu, whose unlock takes it).
 func (a *Association) queueCtrlLocked(m ctrlMsg) {
 	if m.ppid == PPIDCredit {
 		for i := len(a.ctrl) - 1; i >= 0; i-- {
@@ -130,16 +131,13 @@ func (a *Association) queueCtrlLocked(m ctrlMsg) {
 	}
 	a.ctrl = append(a.ctrl, m)
 	a.ctrlWaiting.Store(true)
-	select {
-	case a.kick <- struct{}{}:
-	default:
-	}
+	a.pending.Store(true)
 }
 
 // sendCtrlLocked hands the waiting control messages to the core, in order.
 // It reports whether some are still waiting for room in the send buffer:
 // then no data may be sent either, so that a stream's announcement always
-// precedes its data. Driver goroutine; caller holds a.mu.
+// precedes its data. Caller holds coreMu and a.mu.
 func (a *Association) sendCtrlLocked(now time.Time) (blocked bool) {
 	var b [4]byte
 	for len(a.ctrl) > 0 {
@@ -162,8 +160,8 @@ func (a *Association) sendCtrlLocked(now time.Time) (blocked bool) {
 }
 
 // routeLocked delivers one received message: to its Stream, to the inbox,
-// or, for control messages, to the flow-control state. Driver goroutine;
-// caller holds a.mu.
+// or, for control messages, to the flow-control state. Caller holds coreMu
+// and a.mu.
 func (a *Association) routeLocked(ev assoc.Message) {
 	st := a.streams[ev.StreamID]
 	switch ev.PPID {

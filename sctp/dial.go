@@ -85,7 +85,7 @@ func Dial(ctx context.Context, raddr string, cfg *Config) (*Association, error) 
 	s.registerLocked(a, core.LocalTag(), a.keys())
 	s.mu.Unlock()
 	go s.readLoop()
-	go a.run()
+	a.start()
 
 	select {
 	case <-a.up:

@@ -97,7 +97,7 @@
 //     big-endian payload is its window W: "you may send me W bytes".
 //   - Answer: an end with StreamWindow on that receives an announcement
 //     answers it at once, with its own announcement on the same stream,
-//     before any data of its own (the driver sends it, before the
+//     before any data of its own (sent as the announcement arrives, before the
 //     application has even accepted the stream). An end with
 //     StreamWindow off discards the announcement and never sends one:
 //     the stream stays plain in both directions.

@@ -43,9 +43,10 @@ type socket struct {
 	// reader goroutine (Listener.SetConfig).
 	epConfig atomic.Pointer[assoc.Config]
 
-	// pool recycles the buffers that carry datagrams from the reader to
-	// the association goroutines. Safe for concurrent use.
-	pool packetPool
+	// batches recycles the buffers associations fill with packets to
+	// send (txBatch): one is in use per association being worked on, not
+	// one per association. Safe for concurrent use.
+	batches sync.Pool
 
 	mu       sync.Mutex // guards the fields below
 	byTag    map[uint32]*Association
@@ -151,25 +152,36 @@ func (s *socket) readLoop() {
 			continue
 		}
 		failures = 0
+		// The batch is processed to completion here: each datagram's
+		// association handles it on this goroutine, and a run of
+		// datagrams for one association shares one lock and one write of
+		// the replies.
 		now := time.Now()
+		var held *Association
 		for i := range msgs[:n] {
-			s.dispatch(now, &msgs[i], epBuf)
+			held = s.dispatch(now, &msgs[i], epBuf, held)
+		}
+		if held != nil {
+			held.unlock(now)
 		}
 	}
 }
 
-func (s *socket) dispatch(now time.Time, m *udpencap.Message, epBuf []byte) {
+// dispatch hands one datagram to its association or to the endpoint.
+// held is the association whose coreMu the reader holds (nil: none); it
+// returns the one it holds afterwards.
+func (s *socket) dispatch(now time.Time, m *udpencap.Message, epBuf []byte, held *Association) *Association {
 	pkt := m.Buf[:m.N]
 	h, _, err := chunk.ParseHeader(pkt)
 	if err != nil {
-		return
+		return held
 	}
 	srcPort, dstPort, vtag := h.SrcPort, h.DstPort, h.VerificationTag
 	local := s.conn.LocalAddr().Addr()
 	if m.Local.IsValid() {
 		local = m.Local
 		if ls := s.locals.Load(); ls != nil && !slices.Contains(*ls, local) {
-			return
+			return held
 		}
 	}
 	to := netip.AddrPortFrom(local, s.conn.LocalAddr().Port())
@@ -184,14 +196,21 @@ func (s *socket) dispatch(now time.Time, m *udpencap.Message, epBuf []byte) {
 	}
 	s.mu.Unlock()
 	if a != nil {
-		// The reader's buffer is reused by its next ReadBatch, so the
-		// packet travels in a pooled copy, which the association
-		// goroutine returns with recycle once HandlePacket is done.
-		a.deliver(packet{from: m.Addr, to: to, data: s.pool.copy(pkt)})
-		return
+		if a != held {
+			if held != nil {
+				held.unlock(now)
+			}
+			held = nil
+			if !a.lock() {
+				return nil // ended meanwhile
+			}
+			held = a
+		}
+		a.input(now, m.Addr, to, pkt)
+		return held
 	}
 	if s.ep == nil {
-		return
+		return held
 	}
 	if c := s.epConfig.Swap(nil); c != nil {
 		s.ep.SetConfig(*c)
@@ -206,6 +225,7 @@ func (s *socket) dispatch(now time.Time, m *udpencap.Message, epBuf []byte) {
 	if na != nil {
 		s.adopt(now, na, m.Addr, to.Addr())
 	}
+	return held
 }
 
 // adopt takes an association the endpoint created from a COOKIE ECHO.
@@ -223,7 +243,7 @@ func (s *socket) adopt(now time.Time, core *assoc.Association, peer netip.AddrPo
 	s.registerLocked(a, core.LocalTag(), a.keys())
 	s.mu.Unlock()
 	a.log.Debug("sctp: association from COOKIE ECHO")
-	go a.run()
+	a.start()
 }
 
 // flushCore sends what a core that has no goroutine queued (an ABORT).
@@ -267,49 +287,18 @@ func (s *socket) write(msgs []udpencap.Message) {
 	}
 }
 
-// recycle returns the buffer of a packet the socket delivered, once the
-// association goroutine is done with it: after HandlePacket returns
-// (assoc: "pkt is not retained"), never before, and at most once. A packet
-// that is dropped instead, or never recycled, is simply collected.
-func (s *socket) recycle(data []byte) { s.pool.put(data) }
-
-// smallPacket is the buffer size for datagrams up to a default-MTU packet
-// (and most jumbo-less ones); larger ones take maxDatagram buffers.
-const smallPacket = 2048
-
-// packetPool holds packet buffers in two sizes. It pools pointers to
-// arrays: putting one into a sync.Pool does not allocate, as a slice
-// header would.
-type packetPool struct {
-	small sync.Pool // *[smallPacket]byte
-	large sync.Pool // *[maxDatagram]byte
+// getBatch returns an empty txBatch, from the pool or new.
+func (s *socket) getBatch() *txBatch {
+	if b, _ := s.batches.Get().(*txBatch); b != nil {
+		return b
+	}
+	b := &txBatch{bufs: make([][]byte, ioBatch), out: make([]udpencap.Message, ioBatch)}
+	size := max(s.cfg.mtu(), 2048)
+	for i := range b.bufs {
+		b.bufs[i] = make([]byte, size)
+	}
+	return b
 }
 
-// copy returns a copy of pkt in a pooled buffer (pkt is at most
-// maxDatagram bytes: the reader's buffers are that large).
-func (p *packetPool) copy(pkt []byte) []byte {
-	if len(pkt) <= smallPacket {
-		b, _ := p.small.Get().(*[smallPacket]byte)
-		if b == nil {
-			b = new([smallPacket]byte)
-		}
-		return append(b[:0], pkt...)
-	}
-	b, _ := p.large.Get().(*[maxDatagram]byte)
-	if b == nil {
-		b = new([maxDatagram]byte)
-	}
-	return append(b[:0], pkt...)
-}
-
-// put takes back a buffer copy returned (recycle passes only packet data,
-// which copy made). The capacity tells the two sizes apart; a slice of
-// any other capacity is left to the garbage collector.
-func (p *packetPool) put(data []byte) {
-	switch cap(data) {
-	case smallPacket:
-		p.small.Put((*[smallPacket]byte)(data[:smallPacket]))
-	case maxDatagram:
-		p.large.Put((*[maxDatagram]byte)(data[:maxDatagram]))
-	}
-}
+// putBatch gives back a batch whose packets have been written.
+func (s *socket) putBatch(b *txBatch) { s.batches.Put(b) }

@@ -114,6 +114,7 @@ func (s *Stream) Read(p []byte) (int, error) {
 			s.grantLocked()
 			a.mu.Unlock()
 			a.released(n)
+			a.tryService()
 			return n, nil
 		}
 		if len(p) == 0 {
@@ -238,6 +239,7 @@ func (s *Stream) Close() error {
 	a.broadcastLocked()
 	a.mu.Unlock()
 	if !sendEOF {
+		a.tryService() // the window and the zero credit
 		return nil
 	}
 	// send refuses a closed Stream: go through the message path, bounded
