@@ -29,6 +29,9 @@
 #
 # Usage: scripts/bench-pg.sh
 #        BENCH_PROFILE=1 scripts/bench-pg.sh   (a perf profile instead, see below)
+#        BENCH_BASELINE=REV scripts/bench-pg.sh (also pgsctp as of git
+#            revision REV, a second proxy and server: before and after a
+#            change, side by side in one run)
 # Environment: BENCH_SECONDS (10, per pgbench/Go run), BENCH_CLIENTS (4),
 # BENCH_THREADS (2, pgbench -j), BENCH_SCALE (10, pgbench -i -s),
 # BENCH_COPY_ROWS (1000000 rows of 1000 bytes: 10^9 bytes).
@@ -48,6 +51,10 @@ RELAY_PORT=54343    # relaypair a, TCP 127.0.0.1
 RELAY_UDP_PORT=29921 # relaypair b, UDP 127.0.0.1
 SCTP_PORT=5432      # pgsctp server's SCTP port (inside UDP)
 UDP_PORT=29911      # pgsctp server's UDP encapsulation port
+BASE_PROXY_PORT=54344 # BENCH_BASELINE's pgsctp proxy, TCP 127.0.0.1
+BASE_SCTP_PORT=5433   # BENCH_BASELINE's pgsctp server, SCTP port
+BASE_UDP_PORT=29912   # BENCH_BASELINE's pgsctp server, UDP port
+BASELINE=${BENCH_BASELINE:-}
 pgbin=/usr/lib/postgresql/15/bin
 copy_sql="copy (select repeat('x', 999) from generate_series(1, $COPY_ROWS)) to stdout"
 
@@ -57,13 +64,13 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 scripts/install-deps.sh
 
-for port in $PG_PORT $BOUNCER_PORT $PROXY_PORT $BOUNCER2_PORT $RELAY_PORT; do
+for port in $PG_PORT $BOUNCER_PORT $PROXY_PORT $BOUNCER2_PORT $RELAY_PORT $BASE_PROXY_PORT; do
 	if ss -Htln "sport = :$port" | grep -q .; then
 		echo "bench-pg.sh: TCP port $port is in use" >&2
 		exit 1
 	fi
 done
-for port in $UDP_PORT $RELAY_UDP_PORT; do
+for port in $UDP_PORT $RELAY_UDP_PORT $BASE_UDP_PORT; do
 	if ss -Huln "sport = :$port" | grep -q .; then
 		echo "bench-pg.sh: UDP port $port is in use" >&2
 		exit 1
@@ -88,6 +95,7 @@ cleanup() {
 	[ -s "$work/pgbouncer2.pid" ] && kill "$(cat "$work/pgbouncer2.pid")" 2>/dev/null || true
 	"${as_pg[@]}" "$pgbin/pg_ctl" -D "$work/data" -m immediate stop >/dev/null 2>&1 || true
 	rm -rf "$work"
+	[ -z "$BASELINE" ] || git worktree prune
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -97,6 +105,14 @@ echo "== building pgsctp ($commit)" >&2
 go build -o "$work/pgsctp" ./cmd/pgsctp
 pgsctp=$work/pgsctp
 go build -o "$work/relaypair" ./bench/relaypair
+base_commit=
+if [ -n "$BASELINE" ]; then
+	base_commit=$(git rev-parse --short "$BASELINE^{commit}") || { echo "bench-pg.sh: BENCH_BASELINE=$BASELINE is no revision" >&2; exit 1; }
+	echo "== building pgsctp at $base_commit (BENCH_BASELINE)" >&2
+	git worktree add -q --detach "$work/baseline-src" "$base_commit"
+	(cd "$work/baseline-src" && go build -o "$work/pgsctp-base" ./cmd/pgsctp)
+	git worktree remove --force "$work/baseline-src"
+fi
 
 echo "== PostgreSQL 15 in $work/data, 127.0.0.1:$PG_PORT" >&2
 "${as_pg[@]}" "$pgbin/initdb" -D "$work/data" -U postgres --auth=trust >"$work/initdb.log" 2>&1 ||
@@ -155,8 +171,22 @@ proxy_cmd="pgsctp proxy --server 127.0.0.1:$SCTP_PORT --peer-udp-port $UDP_PORT 
 proxy_pid=$!
 pids+=($proxy_pid)
 
+base_server_pid= base_proxy_pid=
+if [ -n "$BASELINE" ]; then
+	echo "== pgsctp at $base_commit: server SCTP 127.0.0.1:$BASE_SCTP_PORT over UDP $BASE_UDP_PORT, proxy 127.0.0.1:$BASE_PROXY_PORT" >&2
+	base_server_cmd="pgsctp server --listen 127.0.0.1:$BASE_SCTP_PORT --udp-port $BASE_UDP_PORT --upstream 127.0.0.1:$PG_PORT --log-level warn"
+	"$work/pgsctp-base" ${base_server_cmd#pgsctp } 2>"$work/base-server.log" &
+	base_server_pid=$!
+	pids+=($base_server_pid)
+	mkdir -p "$work/base-proxy"
+	base_proxy_cmd="pgsctp proxy --server 127.0.0.1:$BASE_SCTP_PORT --peer-udp-port $BASE_UDP_PORT --listen 127.0.0.1:$BASE_PROXY_PORT --port $BASE_PROXY_PORT --socket-dir $work/base-proxy --log-level warn"
+	"$work/pgsctp-base" ${base_proxy_cmd#pgsctp } 2>"$work/base-proxy.log" &
+	base_proxy_pid=$!
+	pids+=($base_proxy_pid)
+fi
+
 ready() { psql -X -At -h 127.0.0.1 -p "$1" -U postgres -c 'select 1' postgres >/dev/null 2>&1; }
-for port in $BOUNCER_PORT $PROXY_PORT $BOUNCER2_PORT $RELAY_PORT; do
+for port in $BOUNCER_PORT $PROXY_PORT $BOUNCER2_PORT $RELAY_PORT ${BASELINE:+$BASE_PROXY_PORT}; do
 	for _ in $(seq 100); do ready "$port" && break; sleep 0.1; done
 	ready "$port" || { echo "bench-pg.sh: nothing answers on 127.0.0.1:$port" >&2; cat "$work"/*.log >&2; exit 1; }
 done
@@ -187,8 +217,10 @@ pg_ticks() {
 	echo $t
 }
 between_ticks() {
-	echo $(($(ticks "$bouncer_pid") + $(ticks "$proxy_pid") + $(ticks "$server_pid") +
+	local t=$(($(ticks "$bouncer_pid") + $(ticks "$proxy_pid") + $(ticks "$server_pid") +
 		$(ticks "$bouncer2_pid") + $(ticks "$relaya_pid") + $(ticks "$relayb_pid")))
+	[ -n "$base_server_pid" ] && t=$((t + $(ticks "$base_server_pid") + $(ticks "$base_proxy_pid")))
+	echo $t
 }
 cpu_start() {
 	sleep 0.3
@@ -255,6 +287,11 @@ go_run() {
 	shift
 	local conn="host=127.0.0.1 port=$PG_PORT user=postgres dbname=postgres sslmode=disable"
 	case " $* " in *" --sctp "*) conn="host=127.0.0.1 port=$SCTP_PORT user=postgres dbname=postgres sslmode=disable" ;; esac
+	local bin=$pgsctp
+	case $name in *-base)
+		bin=$work/pgsctp-base
+		conn="host=127.0.0.1 port=$BASE_SCTP_PORT user=postgres dbname=postgres sslmode=disable" ;;
+	esac
 	case " $* " in *" copy-out "*) ;; *) sql "vacuum pgbench_branches, pgbench_tellers" && sql "truncate pgbench_history" ;; esac
 	local a shown=()
 	for a in "$@" "$conn"; do
@@ -263,7 +300,7 @@ go_run() {
 	echo "pgsctp bench-pg ${shown[*]}" >"$out/$name.cmd"
 	local rc=0
 	cpu_start
-	"$pgsctp" bench-pg "$@" "$conn" >"$out/$name.res" 2>"$out/$name.err" || rc=$?
+	"$bin" bench-pg "$@" "$conn" >"$out/$name.res" 2>"$out/$name.err" || rc=$?
 	[ -s "$out/$name.res" ] || echo "errors=exit$rc" >"$out/$name.res"
 	cpu_end "$name"
 	sed -i -E 's/ cpu_s=([0-9.]+)/ client_cpu_s=\1/' "$out/$name.res"
@@ -344,8 +381,10 @@ for wl in select-only tpcb-like; do
 	pgbench_run "$wl-pgbouncer2" $BOUNCER2_PORT "${flags[@]}"
 	pgbench_run "$wl-relaypair" $RELAY_PORT "${flags[@]}"
 	pgbench_run "$wl-pgsctp" $PROXY_PORT "${flags[@]}"
+	[ -n "$BASELINE" ] && pgbench_run "$wl-pgsctp-base" $BASE_PROXY_PORT "${flags[@]}"
 	go_run "$wl-go-tcp" --workload "$wl" --clients "$CLIENTS" --duration "${SECS}s"
 	go_run "$wl-go-sctp" --workload "$wl" --clients "$CLIENTS" --duration "${SECS}s" "${sctp[@]}"
+	[ -n "$BASELINE" ] && go_run "$wl-go-sctp-base" --workload "$wl" --clients "$CLIENTS" --duration "${SECS}s" --sctp --peer-udp-port $BASE_UDP_PORT
 	go_run "$wl-go-sctp-mux" --workload "$wl" --clients "$CLIENTS" --duration "${SECS}s" "${sctp[@]}" --multiplex
 done
 echo "== COPY out, $COPY_ROWS rows of 1000 bytes" >&2
@@ -354,8 +393,10 @@ psql_copy copy-pgbouncer $BOUNCER_PORT
 psql_copy copy-pgbouncer2 $BOUNCER2_PORT
 psql_copy copy-relaypair $RELAY_PORT
 psql_copy copy-pgsctp $PROXY_PORT
+[ -n "$BASELINE" ] && psql_copy copy-pgsctp-base $BASE_PROXY_PORT
 go_run copy-go-tcp --workload copy-out --copy-query "$copy_sql"
 go_run copy-go-sctp --workload copy-out --copy-query "$copy_sql" "${sctp[@]}"
+[ -n "$BASELINE" ] && go_run copy-go-sctp-base --workload copy-out --copy-query "$copy_sql" --sctp --peer-udp-port $BASE_UDP_PORT
 
 # The settings PostgreSQL ran with, as it reports them.
 sql "select name || '=' || setting from pg_settings where name in ('fsync', 'synchronous_commit', 'full_page_writes', 'shared_buffers', 'work_mem')" | tr '\n' ' ' >"$out/pg.settings"
@@ -406,7 +447,7 @@ section=$out/section.md
 	echo "Measured by \`scripts/bench-pg.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC'): $(nproc) CPUs," \
 		"$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), Linux $(uname -r), $(go env GOVERSION)," \
 		"PostgreSQL $("$pgbin/postgres" --version | awk '{ print $3 }'), pgbouncer $(pgbouncer --version | awk 'NR == 1 { print $2 }'),"
-	echo "pgsctp $commit."
+	echo "pgsctp $commit${base_commit:+, and as of $base_commit (BENCH_BASELINE) on a second proxy and server}."
 	echo "One run of ${SECS} s per transaction figure, $CLIENTS clients (pgbench -c $CLIENTS -j $THREADS; Go: $CLIENTS goroutines,"
 	echo "one session each), pgbench scale $SCALE, tables prewarmed into shared_buffers. Everything on"
 	echo "127.0.0.1, every process on the same $(nproc) CPUs (which other work shared at the time:"
@@ -447,8 +488,10 @@ section=$out/section.md
 		tx_row "$wl-pgbouncer2" "$wl-tcp" "pgbouncer -> pgbouncer (two C hops)" pgbench
 		tx_row "$wl-relaypair" "$wl-tcp" "Go relay pair over UDP (bench/relaypair)" pgbench
 		tx_row "$wl-pgsctp" "$wl-tcp" "pgsctp proxy + server" pgbench
+		[ -n "$BASELINE" ] && tx_row "$wl-pgsctp-base" "$wl-tcp" "pgsctp proxy + server at $base_commit" pgbench
 		tx_row "$wl-go-tcp" "$wl-go-tcp" "direct TCP" "Go, pgx"
 		tx_row "$wl-go-sctp" "$wl-go-tcp" "pgdial.SCTP + server" "Go, pgx"
+		[ -n "$BASELINE" ] && tx_row "$wl-go-sctp-base" "$wl-go-tcp" "pgdial.SCTP + server at $base_commit" "Go, pgx"
 		tx_row "$wl-go-sctp-mux" "$wl-go-tcp" "pgdial.SCTP + server, multiplexed" "Go, pgx"
 	done
 	echo
@@ -461,8 +504,10 @@ section=$out/section.md
 	copy_row copy-pgbouncer2 copy-tcp "pgbouncer -> pgbouncer (two C hops)" psql
 	copy_row copy-relaypair copy-tcp "Go relay pair over UDP (bench/relaypair)" psql
 	copy_row copy-pgsctp copy-tcp "pgsctp proxy + server" psql
+	[ -n "$BASELINE" ] && copy_row copy-pgsctp-base copy-tcp "pgsctp proxy + server at $base_commit" psql
 	copy_row copy-go-tcp copy-go-tcp "direct TCP" "Go, pgx CopyTo"
 	copy_row copy-go-sctp copy-go-tcp "pgdial.SCTP + server" "Go, pgx CopyTo"
+	[ -n "$BASELINE" ] && copy_row copy-go-sctp-base copy-go-tcp "pgdial.SCTP + server at $base_commit" "Go, pgx CopyTo"
 	echo
 	echo "The exact commands, in the order run (\`scripts/bench-pg.sh\` runs them all; the Go"
 	echo "transaction runs each follow \`vacuum pgbench_branches, pgbench_tellers; truncate pgbench_history\`,"
@@ -477,10 +522,18 @@ section=$out/section.md
 	echo "$relaya_cmd &"
 	echo "$server_cmd &"
 	echo "$proxy_cmd &" | sed "s|$work/|\$dir/|"
+	if [ -n "$BASELINE" ]; then
+		echo "$base_server_cmd &    # pgsctp built at $base_commit"
+		echo "$base_proxy_cmd &    # pgsctp built at $base_commit" | sed "s|$work/|\$dir/|"
+	fi
 	for wl in select-only tpcb-like; do
-		for p in tcp pgbouncer pgbouncer2 relaypair pgsctp go-tcp go-sctp go-sctp-mux; do cat "$out/$wl-$p.cmd"; done
+		for p in tcp pgbouncer pgbouncer2 relaypair pgsctp pgsctp-base go-tcp go-sctp go-sctp-base go-sctp-mux; do
+			[ -f "$out/$wl-$p.cmd" ] && cat "$out/$wl-$p.cmd"
+		done
 	done
-	for p in tcp pgbouncer pgbouncer2 relaypair pgsctp go-tcp go-sctp; do cat "$out/copy-$p.cmd"; done
+	for p in tcp pgbouncer pgbouncer2 relaypair pgsctp pgsctp-base go-tcp go-sctp go-sctp-base; do
+		[ -f "$out/copy-$p.cmd" ] && cat "$out/copy-$p.cmd"
+	done
 	echo '```'
 	for f in server proxy relaya relayb; do
 		if [ -s "$out/$f.log" ]; then
