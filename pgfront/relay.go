@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"sync"
@@ -362,6 +363,18 @@ func (r *Relay) pipe(s *session, far net.Conn) endReason {
 // copyHalf copies one direction through a buffer from the pool and, at the
 // end of src, half-closes dst. It returns nil on an orderly end.
 func (r *Relay) copyHalf(dst, src net.Conn, dstName, srcName string, count *atomic.Int64) error {
+	if st, ok := src.(copierTo); ok {
+		// An SCTP stream writes arriving bytes to dst on the goroutine
+		// that receives them, when dst takes them at once (sctp.Stream.CopyTo).
+		_, err := st.CopyTo(dst, count)
+		if err == nil {
+			if err := closeWrite(dst); err != nil && !errors.Is(err, net.ErrClosed) {
+				return fmt.Errorf("half-closing toward %s: %w", dstName, err)
+			}
+			return nil
+		}
+		return fmt.Errorf("relaying from %s to %s: %w", srcName, dstName, err)
+	}
 	bp := r.buffer()
 	defer r.pool.Put(bp)
 	buf := *bp
@@ -384,6 +397,12 @@ func (r *Relay) copyHalf(dst, src net.Conn, dstName, srcName string, count *atom
 			return fmt.Errorf("reading from %s: %w", srcName, rerr)
 		}
 	}
+}
+
+// copierTo is a source that writes itself to a destination
+// (*sctp.Stream, and the conns that embed one).
+type copierTo interface {
+	CopyTo(w io.Writer, count *atomic.Int64) (int64, error)
 }
 
 func (r *Relay) buffer() *[]byte {

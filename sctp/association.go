@@ -344,8 +344,9 @@ func (a *Association) handleEvent(ev assoc.Event) (closed bool) {
 		}
 	case assoc.Message:
 		a.mu.Lock()
-		a.routeLocked(ev)
-		a.broadcastLocked()
+		if a.routeLocked(ev) {
+			a.broadcastLocked()
+		}
 		a.mu.Unlock()
 	case assoc.Writable:
 		a.broadcast()

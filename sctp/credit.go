@@ -160,9 +160,10 @@ func (a *Association) sendCtrlLocked(now time.Time) (blocked bool) {
 }
 
 // routeLocked delivers one received message: to its Stream, to the inbox,
-// or, for control messages, to the flow-control state. Caller holds coreMu
-// and a.mu.
-func (a *Association) routeLocked(ev assoc.Message) {
+// or, for control messages, to the flow-control state. It reports whether
+// goroutines waiting on the association must look (pushLocked). Caller
+// holds coreMu and a.mu.
+func (a *Association) routeLocked(ev assoc.Message) (wake bool) {
 	st := a.streams[ev.StreamID]
 	switch ev.PPID {
 	case PPIDCredit:
@@ -178,11 +179,11 @@ func (a *Association) routeLocked(ev assoc.Message) {
 				st.peerGone = true
 			}
 		}
-		return
+		return true
 	case PPIDStreamWindow:
 		a.released(len(ev.Data))
 		if a.cfg.StreamWindow <= 0 || len(ev.Data) != 4 {
-			return // this end does no per-stream flow control: stay plain
+			return true // this end does no per-stream flow control: stay plain
 		}
 		if st != nil && st.eof {
 			// The peer ended its previous session on this number and
@@ -196,10 +197,10 @@ func (a *Association) routeLocked(ev assoc.Message) {
 			// The answer to our announcement, whose window we assumed.
 			st.limit = st.limit - st.assumed + w
 			st.assumed = 0
-			return
+			return true
 		}
 		if st != nil && st.peerOn {
-			return // a second announcement in one session: ignore it
+			return true // a second announcement in one session: ignore it
 		}
 		if st == nil {
 			// The peer opened the stream: it appears now (AcceptStream),
@@ -213,7 +214,7 @@ func (a *Association) routeLocked(ev assoc.Message) {
 		st.limit += w
 		st.announceLocked()
 		st.grantLocked()
-		return
+		return true
 	}
 	if st != nil && st.eof {
 		// Data after the peer's CloseWrite starts a new session on a
@@ -222,10 +223,10 @@ func (a *Association) routeLocked(ev assoc.Message) {
 		st = nil
 	}
 	if st != nil {
-		st.pushLocked(ev.PPID, ev.Data)
-		return
+		return st.pushLocked(ev.PPID, ev.Data)
 	}
 	a.inbox = append(a.inbox, Message{StreamID: ev.StreamID, PPID: ev.PPID, Unordered: ev.Unordered, Data: ev.Data})
+	return true
 }
 
 // retireLocked removes st from the stream table, so that the number may

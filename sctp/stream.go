@@ -32,6 +32,8 @@ type Stream struct {
 	wclosed bool // CloseWrite was called (or Close)
 	rdl     time.Time
 	wdl     time.Time
+	sink    *sink // the destination of a running CopyTo
+	direct  int64 // bytes ever written by a sink directly (tests look)
 
 	// Per-stream flow control (credit.go). Byte counts run from the
 	// stream's first data byte in each direction.
@@ -54,8 +56,10 @@ func (s *Stream) ID() uint16 { return s.id }
 // Association is the association the stream belongs to.
 func (s *Stream) Association() *Association { return s.a }
 
-// pushLocked adds a received message; caller holds a.mu.
-func (s *Stream) pushLocked(ppid uint32, data []byte) {
+// pushLocked adds a received message. It reports whether a goroutine
+// waiting on the association may have something to do: not when CopyTo's
+// sink took the bytes directly. Caller holds a.mu.
+func (s *Stream) pushLocked(ppid uint32, data []byte) (wake bool) {
 	if ppid == PPIDCloseWrite && !s.eof {
 		s.eof = true
 		s.a.released(len(data))
@@ -63,14 +67,18 @@ func (s *Stream) pushLocked(ppid uint32, data []byte) {
 			// Both directions have ended: the number is free again.
 			s.a.retireLocked(s)
 		}
-		return
+		return true
 	}
 	if s.closed || s.eof {
 		// Nobody will read it: give the window back now.
 		s.a.released(len(data))
-		return
+		return false
+	}
+	if data = s.pushDirectLocked(data); len(data) == 0 {
+		return false
 	}
 	s.queue = append(s.queue, data)
+	return true
 }
 
 // dropLocked discards what was received and not read; caller holds a.mu.

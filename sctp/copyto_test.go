@@ -1,0 +1,169 @@
+package sctp
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"net"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// tcpPair returns both ends of a loopback TCP connection; with small set,
+// both have small buffers, so that a slow reader makes direct writes meet
+// a full socket.
+func tcpPair(t *testing.T, small bool) (w, r *net.TCPConn) {
+	t.Helper()
+	ln, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	w, err = net.DialTCP("tcp", nil, ln.Addr().(*net.TCPAddr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err = ln.AcceptTCP()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if small {
+		w.SetWriteBuffer(32 << 10)
+		r.SetReadBuffer(32 << 10)
+	}
+	t.Cleanup(func() { w.Close(); r.Close() })
+	return w, r
+}
+
+// TestCopyToSocket: a stream relayed to a TCP socket with CopyTo arrives
+// whole and in order, both when the socket takes every write at once (the
+// reader goroutine writes directly) and when a slow reader fills it (the
+// rest queues for CopyTo's goroutine, later bytes behind it); the counter
+// and the result agree with what crossed, and the peer's CloseWrite ends
+// CopyTo with nil.
+func TestCopyToSocket(t *testing.T) {
+	for _, slow := range []bool{false, true} {
+		name := "fast"
+		if slow {
+			name = "slow"
+		}
+		t.Run(name, func(t *testing.T) {
+			_, c, s := pair(t, testConfig(t))
+			tw, tr := tcpPair(t, slow)
+			src, err := c.OpenStream(3)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rng := rand.New(rand.NewPCG(7, 11))
+			want := make([]byte, 3<<20)
+			for i := range want {
+				want[i] = byte(rng.Uint32())
+			}
+			go func() {
+				// Writes of every size, so that messages and socket
+				// writes cut the bytes in many ways.
+				for b := want; len(b) > 0; {
+					n := min(len(b), 1+rng.IntN(40000))
+					if _, err := src.Write(b[:n]); err != nil {
+						return
+					}
+					b = b[n:]
+				}
+				src.CloseWrite()
+			}()
+			dst, err := s.AcceptStream(testCtx(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var count atomic.Int64
+			type result struct {
+				n   int64
+				err error
+			}
+			done := make(chan result, 1)
+			go func() {
+				n, err := dst.CopyTo(tw, &count)
+				tw.CloseWrite()
+				done <- result{n, err}
+			}()
+			h := sha256.New()
+			buf := make([]byte, 1500)
+			var got int
+			tr.SetReadDeadline(time.Now().Add(testTimeout))
+			for {
+				if slow && got%(256<<10) < len(buf) {
+					time.Sleep(20 * time.Millisecond) // let the socket fill
+				}
+				n, err := tr.Read(buf)
+				h.Write(buf[:n])
+				got += n
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					t.Fatalf("after %d bytes: %v", got, err)
+				}
+			}
+			r := <-done
+			if r.err != nil {
+				t.Errorf("CopyTo: %v; want nil at the peer's CloseWrite", r.err)
+			}
+			if got != len(want) || !bytes.Equal(h.Sum(nil), sum(want)) {
+				t.Errorf("received %d bytes, digest %x; want %d, %x", got, h.Sum(nil), len(want), sum(want))
+			}
+			if r.n != int64(len(want)) || count.Load() != int64(len(want)) {
+				t.Errorf("CopyTo returned %d, counted %d; want %d", r.n, count.Load(), len(want))
+			}
+			s.mu.Lock()
+			direct := dst.direct
+			s.mu.Unlock()
+			t.Logf("%d of %d bytes written directly by the reader goroutine", direct, len(want))
+			if direct == 0 {
+				t.Error("no byte was written directly")
+			}
+			if slow && direct == int64(len(want)) {
+				t.Error("every byte was written directly, although the socket filled")
+			}
+		})
+	}
+}
+
+// TestCopyToWriter: to a writer that is no socket (here a pipe) CopyTo
+// writes from its own goroutine; Close of the Stream ends it with
+// net.ErrClosed.
+func TestCopyToWriter(t *testing.T) {
+	_, c, s := pair(t, testConfig(t))
+	src, err := c.OpenStream(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := src.Write([]byte("through a pipe")); err != nil {
+		t.Fatal(err)
+	}
+	dst, err := s.AcceptStream(testCtx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		_, err := dst.CopyTo(pw, nil)
+		done <- err
+	}()
+	got := make([]byte, len("through a pipe"))
+	if _, err := io.ReadFull(pr, got); err != nil || string(got) != "through a pipe" {
+		t.Fatalf("read %q, %v", got, err)
+	}
+	dst.Close()
+	select {
+	case err := <-done:
+		if !errors.Is(err, net.ErrClosed) {
+			t.Errorf("CopyTo after Close: %v; want net.ErrClosed", err)
+		}
+	case <-testCtx(t).Done():
+		t.Fatal("CopyTo did not end at Close")
+	}
+}
