@@ -53,6 +53,8 @@ type env struct {
 	pcap  string
 	cap   *pcapwriter.Writer
 	peers []*kernelsctp.Peer
+
+	failed map[int]bool // links a multihoming test failed (multiEnv)
 }
 
 func newEnv(t *testing.T) *env {
