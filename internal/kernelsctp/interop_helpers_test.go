@@ -55,6 +55,7 @@ type env struct {
 	peers []*kernelsctp.Peer
 
 	failed map[int]bool // links a multihoming test failed (multiEnv)
+	census *census      // chunks of pgsctp's capture (directConfig)
 }
 
 func newEnv(t *testing.T) *env {

@@ -14,11 +14,13 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/pgsctp/pgsctp/assoc"
 	"github.com/pgsctp/pgsctp/internal/kernelsctp"
+	"github.com/pgsctp/pgsctp/internal/netrelay"
 	"github.com/pgsctp/pgsctp/sctp"
 )
 
@@ -62,9 +64,63 @@ func (e *env) directConfig(locals ...netip.Addr) *sctp.Config {
 	c.UDPPort = ourUDP
 	c.PeerUDPPort = kernelsctp.GuestUDPPort
 	c.LocalAddrs = locals
-	c.Capture = func(at time.Time, src, dst netip.AddrPort, pkt []byte) { e.cap.WritePacket(at, src, dst, pkt) }
+	if e.census == nil {
+		e.census = &census{}
+	}
+	c.Capture = func(at time.Time, src, dst netip.AddrPort, pkt []byte) {
+		e.cap.WritePacket(at, src, dst, pkt)
+		e.census.add(src.Port() == ourUDP, pkt)
+	}
 	return c
 }
+
+// census counts the ASCONF and ASCONF-ACK chunks pgsctp sent and received
+// and those not authenticated: RFC 5061 4.1.1 and RFC 4895 6.2 want an
+// AUTH chunk before them in their packet.
+type census struct {
+	mu         sync.Mutex
+	asconf     [2]int // [0] received by pgsctp, [1] sent by pgsctp
+	asconfAck  [2]int
+	unauthed   []string
+	unparsable int
+}
+
+func (c *census) add(sent bool, pkt []byte) {
+	p, err := netrelay.ParsePacket(pkt)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err != nil {
+		c.unparsable++
+		return
+	}
+	dir := 0
+	if sent {
+		dir = 1
+	}
+	authed := false
+	for _, ch := range p.Chunks {
+		switch ch.Type {
+		case typeAuth:
+			authed = true
+		case typeAsconf, typeAsconfAck:
+			if ch.Type == typeAsconf {
+				c.asconf[dir]++
+			} else {
+				c.asconfAck[dir]++
+			}
+			if !authed {
+				c.unauthed = append(c.unauthed, fmt.Sprintf("%v (sent by pgsctp: %v)", ch, sent))
+			}
+		}
+	}
+}
+
+// Chunk types of RFC 4895 and RFC 5061.
+const (
+	typeAuth      = 0x0F
+	typeAsconf    = 0xC1
+	typeAsconfAck = 0x80
+)
 
 // dialDirect dials the guest's addresses (the first gets the INIT) on
 // SCTP port port.
