@@ -187,7 +187,7 @@ func addrList(as []netip.Addr) string {
 }
 
 // Command sends one command to a control-mode peer ("paths", "laddrs",
-// "add ADDR", "rem ADDR", "tick N MS", "gaps") and returns its answer
+// "add ADDR", "rem ADDR", "tick N MS", "gaps FROM") and returns its answer
 // lines, without the "rID " prefix and the final "done". An "error"
 // answer is an error.
 func (p *Peer) Command(ctx context.Context, cmd string) ([]string, error) {

@@ -35,9 +35,11 @@
  *         ID rem ADDR     sctp_bindx(SCTP_BINDX_REM_ADDR): ASCONF Delete IP
  *         ID tick N MS    send N ticks of 100 bytes, one every MS ms,
  *                         in the background ("rID done" once started)
- *         ID gaps         the largest gap between two ticks received since
- *                         the last "gaps", in microseconds ("rID gap
- *                         MAX_US after tick K of N"), and starts anew
+ *         ID gaps FROM    the largest gap between the arrivals of two
+ *                         ticks received since the last "gaps", the
+ *                         later one numbered FROM or more, in
+ *                         microseconds ("rID gap MAX_US before tick K of
+ *                         N"), and starts anew
  *       The program ends when the peer shuts down.
  *
  * Output lines (the test reads them): "listening", "connected",
@@ -306,9 +308,11 @@ static int send_mode(const char *addr, int port, int encap, int count, uint32_t 
  * gap between arrivals); they are not echoed. */
 #define TICK_PPID 0x40000000u
 
+#define MAXTICKS 100000
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-static long long last_tick_us = -1, max_gap_us;
-static unsigned max_gap_at, ticks_seen;
+static long long tick_at_us[MAXTICKS]; /* arrival times, in order of arrival */
+static unsigned tick_id[MAXTICKS];     /* their tick numbers */
+static unsigned ticks_seen;
 
 static long long now_us(void)
 {
@@ -360,12 +364,11 @@ static void *echo_loop(void *arg)
 		if (ppid >= TICK_PPID) {
 			long long t = now_us();
 			pthread_mutex_lock(&mu);
-			if (last_tick_us >= 0 && t - last_tick_us > max_gap_us) {
-				max_gap_us = t - last_tick_us;
-				max_gap_at = ppid - TICK_PPID;
+			if (ticks_seen < MAXTICKS) {
+				tick_at_us[ticks_seen] = t;
+				tick_id[ticks_seen] = ppid - TICK_PPID;
+				ticks_seen++;
 			}
-			last_tick_us = t;
-			ticks_seen++;
 			pthread_mutex_unlock(&mu);
 			continue;
 		}
@@ -484,10 +487,17 @@ static void command(int fd, char *line)
 		else
 			pthread_detach(th);
 	} else if (strcmp(op, "gaps") == 0) {
+		/* The largest gap before the arrival of a tick numbered FROM
+		 * or later: earlier ones came before what is measured. */
+		unsigned from = atoi(arg), at = 0;
+		long long gap = 0;
 		pthread_mutex_lock(&mu);
-		printf("r%s gap %lld after tick %u of %u\n", id, max_gap_us, max_gap_at, ticks_seen);
-		max_gap_us = 0;
-		last_tick_us = -1;
+		for (unsigned i = 1; i < ticks_seen; i++)
+			if (tick_id[i] >= from && tick_at_us[i] - tick_at_us[i - 1] > gap) {
+				gap = tick_at_us[i] - tick_at_us[i - 1];
+				at = tick_id[i];
+			}
+		printf("r%s gap %lld before tick %u of %u\n", id, gap, at, ticks_seen);
 		ticks_seen = 0;
 		pthread_mutex_unlock(&mu);
 	} else {
