@@ -72,6 +72,9 @@ func (e *env) kernelLocals(p *kernelsctp.Peer, want ...netip.Addr) {
 	}
 }
 
+// hmacSHA1 is RFC 4895's HMAC identifier of SHA-1.
+const hmacSHA1 = 1
+
 // asconfStep makes one change, then waits for both ends' paths and runs
 // an echo of 11 messages (1 to 65,000 bytes) over them.
 type asconfStep struct {
@@ -114,7 +117,14 @@ func (e *env) runSteps(a *sctp.Association, p *kernelsctp.Peer, steps []asconfSt
 	if len(c.unauthed) > 0 || c.unparsable > 0 {
 		t.Errorf("ASCONF chunks without AUTH before them: %v; unparsable packets: %d", c.unauthed, c.unparsable)
 	}
-	t.Logf("ASCONF received/sent by pgsctp %v, ASCONF-ACK %v, all behind AUTH", c.asconf, c.asconfAck)
+	// The kernel's INIT and INIT ACK request SHA-1 only (its default
+	// HMAC list): pgsctp must use it (RFC 4895 6.1). The kernel may
+	// use either of pgsctp's (SHA-256, SHA-1); it used SHA-256.
+	if len(c.hmacs[1]) != 1 || c.hmacs[1][hmacSHA1] == 0 {
+		t.Errorf("HMAC identifiers of pgsctp's AUTH chunks %v; want SHA-1 (1) only, the one the kernel requests", c.hmacs[1])
+	}
+	t.Logf("ASCONF received/sent by pgsctp %v, ASCONF-ACK %v, all behind AUTH; HMAC identifiers received %v, sent %v",
+		c.asconf, c.asconfAck, c.hmacs[0], c.hmacs[1])
 }
 
 // TestKernelAsconfDial: pgsctp dials the kernel, each on its first link's

@@ -9,6 +9,7 @@ package kernelsctp_test
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"maps"
 	"net/netip"
@@ -81,6 +82,7 @@ type census struct {
 	mu         sync.Mutex
 	asconf     [2]int // [0] received by pgsctp, [1] sent by pgsctp
 	asconfAck  [2]int
+	hmacs      [2]map[uint16]int // HMAC identifiers of the AUTH chunks
 	unauthed   []string
 	unparsable int
 }
@@ -102,6 +104,12 @@ func (c *census) add(sent bool, pkt []byte) {
 		switch ch.Type {
 		case typeAuth:
 			authed = true
+			if len(ch.Value) >= 4 {
+				if c.hmacs[dir] == nil {
+					c.hmacs[dir] = map[uint16]int{}
+				}
+				c.hmacs[dir][binary.BigEndian.Uint16(ch.Value[2:])]++
+			}
 		case typeAsconf, typeAsconfAck:
 			if ch.Type == typeAsconf {
 				c.asconf[dir]++
