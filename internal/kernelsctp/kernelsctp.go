@@ -16,8 +16,11 @@
 //
 // The network is a tap device inside a private network namespace (see
 // usrsctp.Netns): the host end has HostAddr, the guest GuestAddr, and no
-// route leads anywhere else. pgsctp's sockets must be made inside the
-// namespace (Netns().Do). Close ends qemu and the namespace, with the tap.
+// route leads anywhere else. A second tap and guest NIC make a second
+// link for multihoming, with addresses (HostAddr2, GuestAddr2) only while
+// a test wants them (SetSecondLink); FailLink makes a link lose its
+// packets silently. pgsctp's sockets must be made inside the namespace
+// (Netns().Do). Close ends qemu and the namespace, with the taps.
 //
 // Boot costs 5 to 20 seconds on a shared 2-core machine; boot once per
 // test binary (TestMain or sync.Once). The package builds on Linux only

@@ -189,7 +189,8 @@ func addrList(as []netip.Addr) string {
 // Command sends one command to a control-mode peer ("paths", "laddrs",
 // "add ADDR", "rem ADDR", "tick N MS", "gaps FROM") and returns its answer
 // lines, without the "rID " prefix and the final "done". An "error"
-// answer is an error.
+// answer is an error. Commands to one peer must come from one goroutine
+// (the IDs are counted without a lock).
 func (p *Peer) Command(ctx context.Context, cmd string) ([]string, error) {
 	if p.fifo == "" {
 		return nil, fmt.Errorf("kernelsctp: peer %v is not in control mode", p.args)
