@@ -81,7 +81,21 @@ func (a *Association) handleHeartbeat(from, to netip.AddrPort, c chunk.Raw) {
 	if err := hb.Unmarshal(c); err != nil {
 		return
 	}
-	a.queuePacketTo(to.Addr(), from, a.peerTag, &chunk.HeartbeatAckChunk{Info: clone(hb.Info)})
+	a.queuePacketTo(a.replySource(to.Addr()), from, a.peerTag, &chunk.HeartbeatAckChunk{Info: clone(hb.Info)})
+}
+
+// replySource is the source of an answer to a packet that came to local:
+// local itself, unless an ASCONF is deleting it (its paths are gone),
+// since the peer may have applied the Delete by the time the answer
+// arrives and would take it for out of the blue (RFC 9260 8.4); then the
+// data path's.
+func (a *Association) replySource(local netip.Addr) netip.Addr {
+	for _, p := range a.paths {
+		if p.gone && p.local == local {
+			return a.dataPath().local
+		}
+	}
+	return local
 }
 
 func (a *Association) handleHeartbeatAck(now time.Time, c chunk.Raw) {

@@ -41,7 +41,11 @@ func (a *Association) PollTransmit(now time.Time, buf []byte) (Transmit, bool) {
 			}
 		}
 	}
-	if r.sackNow && r.sackPath != nil && r.sackPath != p {
+	// Not from a local address being deleted, though (a gone path): the
+	// peer may have applied the Delete when the SACK arrives, and a packet
+	// from an address the association no longer has is out of the blue
+	// to it (RFC 9260 8.4; Linux answers with ABORT). It rides with p.
+	if r.sackNow && r.sackPath != nil && r.sackPath != p && !r.sackPath.gone {
 		b := a.header(buf)
 		b = a.appendSack(b, room)
 		return a.finish(r.sackPath, b), true

@@ -13,9 +13,13 @@ import (
 // The guest's network: a tap device in the test's network namespace, the
 // host end HostAddr, the guest GuestAddr. Nothing is routed elsewhere.
 const (
-	hostCIDR  = "10.0.2.1/24"
-	guestCIDR = "10.0.2.15/24"
-	tapName   = "ksctp0"
+	hostCIDR   = "10.0.2.1/24"
+	guestCIDR  = "10.0.2.15/24"
+	tapName    = "ksctp0"
+	hostCIDR2  = "10.0.3.1/24" // link 1, see SetSecondLink
+	guestCIDR2 = "10.0.3.15/24"
+	tapName2   = "ksctp1"
+	sinkName   = "ksink" // FailLink's sink device
 )
 
 // GuestUDPPort is the UDP port the guest kernel's SCTP listens on and sends
@@ -56,6 +60,8 @@ dmesg -n 1
 	fmt.Fprintf(&b, `ip link set lo up
 ip link set eth0 up || echo "@@error no eth0"
 ip addr add %s dev eth0
+ip link set eth1 up || echo "@@error no eth1"
+sysctl -q -w net.ipv4.conf.all.rp_filter=0
 sysctl -q -w net.sctp.udp_port=%d || echo "@@error no SCTP over UDP"
 `, guestCIDR, GuestUDPPort)
 	for _, s := range guestSysctls {

@@ -53,6 +53,9 @@ type env struct {
 	pcap  string
 	cap   *pcapwriter.Writer
 	peers []*kernelsctp.Peer
+
+	failed map[int]bool // links a multihoming test failed (multiEnv)
+	census *census      // chunks of pgsctp's capture (directConfig)
 }
 
 func newEnv(t *testing.T) *env {

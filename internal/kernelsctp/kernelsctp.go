@@ -16,8 +16,11 @@
 //
 // The network is a tap device inside a private network namespace (see
 // usrsctp.Netns): the host end has HostAddr, the guest GuestAddr, and no
-// route leads anywhere else. pgsctp's sockets must be made inside the
-// namespace (Netns().Do). Close ends qemu and the namespace, with the tap.
+// route leads anywhere else. A second tap and guest NIC make a second
+// link for multihoming, with addresses (HostAddr2, GuestAddr2) only while
+// a test wants them (SetSecondLink); FailLink makes a link lose its
+// packets silently. pgsctp's sockets must be made inside the namespace
+// (Netns().Do). Close ends qemu and the namespace, with the taps.
 //
 // Boot costs 5 to 20 seconds on a shared 2-core machine; boot once per
 // test binary (TestMain or sync.Once). The package builds on Linux only
@@ -50,10 +53,15 @@ import (
 //go:embed cpeer/peer.c
 var peerSource []byte
 
-// Addresses of the guest network.
+// Addresses of the guest network: link 0 is always up; link 1 (a second
+// tap and the guest's eth1) has addresses only between SetSecondLink(true)
+// and SetSecondLink(false), so that single-path tests see a single-homed
+// guest (the kernel lists every address in its INIT otherwise).
 var (
-	HostAddr  = netip.MustParseAddr("10.0.2.1")  // the tap in the namespace
-	GuestAddr = netip.MustParseAddr("10.0.2.15") // the guest's eth0
+	HostAddr   = netip.MustParseAddr("10.0.2.1")  // the tap in the namespace
+	GuestAddr  = netip.MustParseAddr("10.0.2.15") // the guest's eth0
+	HostAddr2  = netip.MustParseAddr("10.0.3.1")  // the second tap
+	GuestAddr2 = netip.MustParseAddr("10.0.3.15") // the guest's eth1
 )
 
 // Options configure Boot; the zero value is fine.
@@ -160,16 +168,34 @@ func Boot(ctx context.Context, o Options) (_ *Guest, err error) {
 	if g.ns, err = usrsctp.NewNetns(ctx); err != nil {
 		return nil, fmt.Errorf("kernelsctp: %w", err)
 	}
-	// The tap exists before qemu opens it, so its address is set and it
-	// comes up as soon as qemu attaches.
+	// The taps exist before qemu opens them, so the first one's address
+	// is set and both come up as soon as qemu attaches.
 	for _, args := range [][]string{
 		{"ip", "tuntap", "add", "dev", tapName, "mode", "tap"},
 		{"ip", "addr", "add", hostCIDR, "dev", tapName},
 		{"ip", "link", "set", tapName, "up"},
+		{"ip", "tuntap", "add", "dev", tapName2, "mode", "tap"},
+		{"ip", "link", "set", tapName2, "up"},
+		// FailLink's sink: a veth whose other end stays down has no
+		// carrier and drops what it is given (no ARP: it is never
+		// resolved), so a failed link swallows pgsctp's packets
+		// without the send error (EINVAL, EHOSTUNREACH) a blackhole or
+		// unreachable route would return. (A dummy device would do, but
+		// the host's kernel may not have it; veth the lab needs anyway.)
+		{"ip", "link", "add", sinkName, "type", "veth", "peer", "name", sinkName + "p"},
+		{"ip", "link", "set", sinkName, "arp", "off"},
+		{"ip", "link", "set", sinkName, "up"},
+		// FailLink's blackhole rules must come before the lookup of
+		// local addresses (rule 0), or packets to the host's own
+		// addresses would be delivered whatever link they came by.
+		{"ip", "rule", "add", "pref", "100", "lookup", "local"},
+		{"ip", "rule", "del", "pref", "0"},
+		// Cross paths (from one link's address to the other's) arrive
+		// on the other tap.
+		{"sysctl", "-q", "-w", "net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.default.rp_filter=0"},
 	} {
-		cmd := exec.CommandContext(ctx, "nsenter", append([]string{"--net=" + g.ns.Path(), "--"}, args...)...)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return nil, fmt.Errorf("kernelsctp: %s: %w\n%s", strings.Join(args, " "), err, out)
+		if err := g.hostRun(ctx, args...); err != nil {
+			return nil, err
 		}
 	}
 	start := time.Now()
@@ -199,6 +225,9 @@ func (g *Guest) startQemu(img *image, initrd string) error {
 		// (eth0 tx_dropped 25 of 259 in one echo test; the lost ones came
 		// back by T3, 1 s later); without it, none (README.md).
 		"-device", "virtio-net-pci,netdev=n0,mac=52:54:00:12:34:56,romfile=,csum=off",
+		// The second link, for multihoming (eth1 in the guest).
+		"-netdev", "tap,id=n1,ifname=" + tapName2 + ",script=no,downscript=no",
+		"-device", "virtio-net-pci,netdev=n1,mac=52:54:00:12:34:57,romfile=,csum=off",
 	}
 	cmd := exec.Command("nsenter", args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // no qemu outlives a killed test
@@ -314,6 +343,71 @@ func (g *Guest) Close() error {
 		os.RemoveAll(g.work)
 	}
 	return nil
+}
+
+// hostRun runs a command (ip, sysctl) in the host end's namespace.
+func (g *Guest) hostRun(ctx context.Context, args ...string) error {
+	cmd := exec.CommandContext(ctx, "nsenter", append([]string{"--net=" + g.ns.Path(), "--"}, args...)...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("kernelsctp: %s: %w\n%s", strings.Join(args, " "), err, out)
+	}
+	return nil
+}
+
+// SetSecondLink gives link 1 its addresses, HostAddr2 on the host end and
+// GuestAddr2 on the guest's eth1 (on true), or takes them away (false).
+// A test that turns it on must turn it off before the next one starts,
+// also when it fails, and stop its peers first: sockets bound to the
+// wildcard then list the address.
+func (g *Guest) SetSecondLink(ctx context.Context, on bool) error {
+	op := "del"
+	if on {
+		op = "add"
+	}
+	err := g.hostRun(ctx, "ip", "addr", op, hostCIDR2, "dev", tapName2)
+	if _, gerr := g.Run(ctx, fmt.Sprintf("ip addr %s %s dev eth1", op, guestCIDR2)); gerr != nil {
+		err = errors.Join(err, gerr)
+	}
+	return err
+}
+
+// linkAddrs returns link i's tap and guest address.
+func linkAddrs(i int) (string, netip.Addr, error) {
+	switch i {
+	case 0:
+		return tapName, GuestAddr, nil
+	case 1:
+		return tapName2, GuestAddr2, nil
+	}
+	return "", netip.Addr{}, fmt.Errorf("kernelsctp: no link %d", i)
+}
+
+// FailLink makes link i (0 or 1) lose every packet both ways, silently:
+// the links stay up and nobody gets an error. Packets from the host to
+// the guest's address on that link go to a sink device, which discards
+// them; packets arriving on its tap meet a blackhole rule. Packets from
+// one link's host address to the other link's guest address still pass:
+// they travel on the other link. HealLink undoes it.
+func (g *Guest) FailLink(ctx context.Context, i int) error {
+	tap, guest, err := linkAddrs(i)
+	if err != nil {
+		return err
+	}
+	if err := g.hostRun(ctx, "ip", "route", "add", guest.String()+"/32", "dev", sinkName); err != nil {
+		return err
+	}
+	return g.hostRun(ctx, "ip", "rule", "add", "pref", "10", "iif", tap, "blackhole")
+}
+
+// HealLink undoes FailLink.
+func (g *Guest) HealLink(ctx context.Context, i int) error {
+	tap, guest, err := linkAddrs(i)
+	if err != nil {
+		return err
+	}
+	return errors.Join(
+		g.hostRun(ctx, "ip", "route", "del", guest.String()+"/32", "dev", sinkName),
+		g.hostRun(ctx, "ip", "rule", "del", "pref", "10", "iif", tap, "blackhole"))
 }
 
 var statusRE = regexp.MustCompile(`^@@done (\d+)$`)

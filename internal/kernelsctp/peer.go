@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"net/netip"
 	"regexp"
 	"strconv"
 	"strings"
@@ -46,7 +47,9 @@ type Peer struct {
 	pid  int
 	log  string
 	args []string
-	rc   *int // exit status once reaped
+	rc   *int   // exit status once reaped
+	fifo string // control mode: the named pipe commands go to
+	cmds int    // control mode: the last command's ID
 }
 
 var pidRE = regexp.MustCompile(`(?m)^@@pid (\d+)$`)
@@ -147,4 +150,111 @@ func (p *Peer) Kill(ctx context.Context) {
 	p.g.Run(ctx, fmt.Sprintf("kill -9 %d 2>/dev/null; wait %d", p.pid, p.pid))
 	rc := -9
 	p.rc = &rc
+}
+
+// StartCtl starts the peer program's control mode (see cpeer/peer.c): it
+// binds to laddrs and accepts one association on SCTP port port
+// (paddrs empty), or connects to port at paddrs, sending to UDP port
+// encap; every message is echoed but ticks, and Command drives it
+// meanwhile. It returns once the program listens or has connected.
+func (g *Guest) StartCtl(ctx context.Context, port, encap int, laddrs, paddrs []netip.Addr) (*Peer, error) {
+	g.mu.Lock()
+	g.nextID++
+	fifo := fmt.Sprintf("/tmp/ctl%d.fifo", g.nextID)
+	g.mu.Unlock()
+	if _, err := g.Run(ctx, "mkfifo "+fifo); err != nil {
+		return nil, err
+	}
+	args := []string{"ctl", "listen", strconv.Itoa(port), strconv.Itoa(encap), addrList(laddrs), fifo}
+	ready := "listening"
+	if len(paddrs) > 0 {
+		args[1], ready = "connect", "connected"
+		args = append(args, addrList(paddrs))
+	}
+	p, err := g.StartPeer(ctx, ready, args...)
+	if p != nil {
+		p.fifo = fifo
+	}
+	return p, err
+}
+
+func addrList(as []netip.Addr) string {
+	s := make([]string, len(as))
+	for i, a := range as {
+		s[i] = a.String()
+	}
+	return strings.Join(s, ",")
+}
+
+// Command sends one command to a control-mode peer ("paths", "laddrs",
+// "add ADDR", "rem ADDR", "tick N MS", "gaps FROM") and returns its answer
+// lines, without the "rID " prefix and the final "done". An "error"
+// answer is an error. Commands to one peer must come from one goroutine
+// (the IDs are counted without a lock).
+func (p *Peer) Command(ctx context.Context, cmd string) ([]string, error) {
+	if p.fifo == "" {
+		return nil, fmt.Errorf("kernelsctp: peer %v is not in control mode", p.args)
+	}
+	if strings.ContainsAny(cmd, "'\"$;&|<>\\`\n") {
+		return nil, fmt.Errorf("kernelsctp: peer command %q needs quoting", cmd)
+	}
+	p.cmds++
+	id := "r" + strconv.Itoa(p.cmds)
+	if _, err := p.g.Run(ctx, fmt.Sprintf("echo '%d %s' >%s", p.cmds, cmd, p.fifo)); err != nil {
+		return nil, err
+	}
+	for {
+		out, err := p.g.Run(ctx, fmt.Sprintf("grep '^%s ' %s; kill -0 %d 2>/dev/null || echo @@exited", id, p.log, p.pid))
+		if err != nil {
+			return nil, err
+		}
+		var lines []string
+		for _, l := range strings.Split(out, "\n") {
+			rest, ok := strings.CutPrefix(l, id+" ")
+			switch {
+			case !ok:
+			case rest == "done":
+				return lines, nil
+			case strings.HasPrefix(rest, "error"):
+				return lines, fmt.Errorf("kernelsctp: peer command %q: %s", cmd, rest)
+			default:
+				lines = append(lines, rest)
+			}
+		}
+		if strings.Contains(out, "@@exited") {
+			o, _ := p.Output(ctx)
+			return nil, fmt.Errorf("kernelsctp: peer %v exited before answering %q:\n%s", p.args, cmd, o)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("kernelsctp: waiting for the answer to %q: %w", cmd, ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// Paths asks a control-mode peer for its peer addresses: address to state
+// ("active", "potentially-failed", "inactive", "unconfirmed"), with
+// "+primary" appended to the primary's state.
+func (p *Peer) Paths(ctx context.Context) (map[netip.Addr]string, error) {
+	lines, err := p.Command(ctx, "paths")
+	if err != nil {
+		return nil, err
+	}
+	m := map[netip.Addr]string{}
+	for _, l := range lines {
+		f := strings.Fields(l)
+		if len(f) < 3 || f[0] != "path" {
+			return nil, fmt.Errorf("kernelsctp: paths: bad line %q", l)
+		}
+		a, err := netip.ParseAddr(f[1])
+		if err != nil {
+			return nil, fmt.Errorf("kernelsctp: paths: %w", err)
+		}
+		m[a] = f[2]
+		if len(f) > 3 && f[3] == "primary" {
+			m[a] += "+primary"
+		}
+	}
+	return m, nil
 }
