@@ -273,17 +273,14 @@ func (s *socket) write(msgs []udpencap.Message) {
 	}
 	for len(msgs) > 0 {
 		n, err := s.conn.WriteBatch(msgs)
-		if err == nil {
+		if err == nil || errors.Is(err, net.ErrClosed) {
 			return
 		}
-		if !errors.Is(err, net.ErrClosed) {
-			s.log.Debug("sctp: write error", "err", err)
-		}
-		if errors.Is(err, udpencap.ErrZeroPort) {
-			msgs = msgs[n+1:]
-			continue
-		}
-		return
+		// The host refused msgs[n] (no route to a dead link's address,
+		// a blackhole route, port 0): the rest may go to paths that work,
+		// so only that one is dropped.
+		s.log.Debug("sctp: write error", "err", err)
+		msgs = msgs[n+1:]
 	}
 }
 
