@@ -123,9 +123,7 @@ func (s *Stream) CopyTo(w io.Writer, count *atomic.Int64) (int64, error) {
 		}
 		if len(s.queue) > 0 {
 			b := s.queue[0][s.off:]
-			s.queue[0] = nil
-			s.queue = s.queue[1:]
-			s.off = 0
+			s.popLocked()
 			if k != nil {
 				k.writing = true
 			}

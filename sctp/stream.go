@@ -81,6 +81,20 @@ func (s *Stream) pushLocked(ppid uint32, data []byte) (wake bool) {
 	return true
 }
 
+// popLocked removes the first queued payload. The last one leaves the
+// queue empty at the same place in its array, so a stream read as fast as
+// it arrives appends to one array for ever instead of growing a new one
+// every few messages.
+func (s *Stream) popLocked() {
+	s.queue[0] = nil
+	s.off = 0
+	if len(s.queue) == 1 {
+		s.queue = s.queue[:0]
+		return
+	}
+	s.queue = s.queue[1:]
+}
+
 // dropLocked discards what was received and not read; caller holds a.mu.
 func (s *Stream) dropLocked() {
 	n := -s.off
@@ -113,9 +127,7 @@ func (s *Stream) Read(p []byte) (int, error) {
 				n += c
 				s.off += c
 				if s.off == len(s.queue[0]) {
-					s.queue[0] = nil
-					s.queue = s.queue[1:]
-					s.off = 0
+					s.popLocked()
 				}
 			}
 			s.consumed += uint64(n)
