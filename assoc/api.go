@@ -192,7 +192,15 @@ type SendFailed struct {
 
 // Closed: the association ended; Err is nil after a graceful shutdown.
 // No further events follow.
-type Closed struct{ Err error }
+type Closed struct {
+	Err error
+	// AnswerLate: this end answered the peer's SHUTDOWN ACK with the
+	// SHUTDOWN COMPLETE that ended it. If that packet is lost, the peer
+	// retransmits SHUTDOWN ACK until its T2-shutdown gives up, holding
+	// the association meanwhile; something should answer it for a while
+	// (an Endpoint does: RFC 9260 8.4 rule 5).
+	AnswerLate bool
+}
 
 func (Connected) isEvent()  {}
 func (Message) isEvent()    {}

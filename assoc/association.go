@@ -69,6 +69,8 @@ type Association struct {
 	events   []Event
 	evHead   int
 	closeErr error
+	// answerLate: the last packet was our SHUTDOWN COMPLETE (Closed).
+	answerLate bool
 
 	stats Stats
 }
@@ -518,7 +520,7 @@ func (a *Association) close(err error) {
 	}
 	a.failUnsent()
 	a.tx.clear()
-	a.pushEvent(Closed{Err: err})
+	a.pushEvent(Closed{Err: err, AnswerLate: a.answerLate})
 }
 
 // failUnsent reports, per stream, the data the peer never acknowledged.

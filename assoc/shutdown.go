@@ -108,6 +108,7 @@ func (a *Association) handleShutdownAck(now time.Time, h chunk.Header, from, to 
 		// MUST stop the T2-shutdown timer, send a SHUTDOWN COMPLETE chunk
 		// to its peer, and remove all record of the association."
 		a.queuePacket(a.dataPath(), a.peerTag, &chunk.ShutdownCompleteChunk{})
+		a.answerLate = true
 		a.close(nil)
 	case StateCookieWait, StateCookieEchoed:
 		// 8.4 rule 5 / 8.5.1 (E): treat as out of the blue; answer with a

@@ -67,6 +67,7 @@ type Association struct {
 	listener *Listener // offered to at Connected, then nil
 	tx       *txBatch  // the batch being filled, while coreMu is held
 	armed    time.Time // the deadline timer is set for (zero: stopped)
+	linger   bool      // Closed.AnswerLate: keep the socket answering a while
 
 	mu         sync.Mutex    // guards the fields below
 	changed    chan struct{} // closed and replaced on every change waiters care about
@@ -386,6 +387,7 @@ func (a *Association) handleEvent(ev assoc.Event) (closed bool) {
 	case assoc.SendFailed:
 		a.log.Debug("sctp: message not delivered", "stream", ev.StreamID, "bytes", ev.Bytes)
 	case assoc.Closed:
+		a.linger = ev.AnswerLate
 		a.mu.Lock()
 		a.ended = true
 		a.err = ev.Err
@@ -437,7 +439,11 @@ func (a *Association) finish() {
 		h.remove(a)
 	}
 	a.sock.unregister(a)
-	a.sock.release()
+	if a.linger {
+		a.sock.releaseAfter(a.cfg.ShutdownLinger)
+	} else {
+		a.sock.release()
+	}
 	a.mu.Lock()
 	if !a.ended { // the core cannot close otherwise, but be safe
 		a.ended = true

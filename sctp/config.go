@@ -76,6 +76,16 @@ type Config struct {
 	// handshake and wait for Accept; more are aborted. Default 128.
 	AcceptBacklog int
 
+	// ShutdownLinger is how long a socket stays open after its last
+	// association ended with this end's SHUTDOWN COMPLETE (a dialer's
+	// socket otherwise closes with its association). If that packet is
+	// lost the peer retransmits SHUTDOWN ACK, and without an answer
+	// (RFC 9260 8.4 rule 5: a SHUTDOWN COMPLETE with the T bit) it would
+	// hold the association, and a max_associations slot, until its
+	// retransmissions give up: minutes. Default 3 s, which covers about
+	// five retransmissions at an RTO of 100 ms; negative: none.
+	ShutdownLinger time.Duration
+
 	// Logger receives the associations' logs (and the core's, unless
 	// Assoc.Logger is set); nil discards them.
 	Logger *slog.Logger
@@ -109,6 +119,9 @@ const (
 )
 
 // settings is a Config with defaults applied.
+// DefaultShutdownLinger is Config.ShutdownLinger's default.
+const DefaultShutdownLinger = 3 * time.Second
+
 type settings struct {
 	Config
 	log *slog.Logger
@@ -139,6 +152,9 @@ func resolve(c *Config) *settings {
 	}
 	if s.AcceptBacklog <= 0 {
 		s.AcceptBacklog = 128
+	}
+	if s.ShutdownLinger == 0 {
+		s.ShutdownLinger = DefaultShutdownLinger
 	}
 	if s.PeerUDPPort <= 0 || s.PeerUDPPort > 65535 {
 		s.PeerUDPPort = udpencap.DefaultPort

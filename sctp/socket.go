@@ -74,7 +74,14 @@ func newSocket(conn *udpencap.Conn, cfg *settings, ep *assoc.Endpoint) *socket {
 
 // release drops one reference; the last one closes the socket, which ends
 // the reader goroutine.
-func (s *socket) release() {
+func (s *socket) release() { s.releaseAfter(0) }
+
+// releaseAfter drops one reference; the last one closes the socket after
+// linger (at once if linger <= 0). Meanwhile the socket takes no new
+// association, and its reader hands every datagram to the endpoint, which
+// answers what comes late (a SHUTDOWN ACK whose SHUTDOWN COMPLETE was
+// lost) as out of the blue.
+func (s *socket) releaseAfter(linger time.Duration) {
 	s.mu.Lock()
 	s.refs--
 	last := s.refs == 0 && !s.closed
@@ -82,7 +89,11 @@ func (s *socket) release() {
 		s.closed = true
 	}
 	s.mu.Unlock()
-	if last {
+	switch {
+	case !last:
+	case linger > 0:
+		time.AfterFunc(linger, func() { s.conn.Close() })
+	default:
 		s.conn.Close()
 	}
 }
