@@ -115,6 +115,7 @@ func runSession(ctx context.Context, c conn, addr string, o Options) (Result, er
 	res.ClientSide.Seconds = elapsed.Seconds()
 	ts := c.stats()
 	res.ClientSide.Retransmissions = ts.retransmissions
+	res.ClientSide.T3Expiries, res.ClientSide.FastRetransmits = ts.t3Expiries, ts.fastRetransmits
 	res.ClientSide.PacketsSent, res.ClientSide.PacketsReceived = ts.packetsSent, ts.packetsReceived
 	cpu.fill(&res.ClientSide)
 	res.ServerSide = report.Side

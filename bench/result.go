@@ -50,6 +50,11 @@ type Side struct {
 	// Retransmissions counts data this side sent again (SCTP: DATA chunks
 	// by T3 and fast retransmit; TCP: the kernel's segments).
 	Retransmissions uint64 `json:"retransmissions"`
+	// T3Expiries and FastRetransmits say which kind (SCTP only): on a
+	// lossless link a T3 expiry means a late timer or acknowledgement, a
+	// fast retransmit means packets arrived out of order.
+	T3Expiries      uint64 `json:"t3_expiries,omitempty"`
+	FastRetransmits uint64 `json:"fast_retransmits,omitempty"`
 	// PacketsSent and PacketsReceived are this side's SCTP packets (TCP:
 	// segments, Linux only) over the whole association or connection,
 	// handshake included: with Messages they show how many packets a

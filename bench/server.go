@@ -249,6 +249,7 @@ func (s *Server) session(ctx context.Context, cancel context.CancelCauseFunc, tr
 	side.Seconds = last.Sub(start).Seconds()
 	ts := c.stats()
 	side.Retransmissions = ts.retransmissions
+	side.T3Expiries, side.FastRetransmits = ts.t3Expiries, ts.fastRetransmits
 	side.PacketsSent, side.PacketsReceived = ts.packetsSent, ts.packetsReceived
 	cpu.fill(side)
 

@@ -58,6 +58,7 @@ type conn interface {
 // round-trip time (zero if unknown) and packets.
 type transportStats struct {
 	retransmissions              uint64
+	t3Expiries, fastRetransmits  uint64
 	srtt                         time.Duration
 	packetsSent, packetsReceived uint64
 }
@@ -96,6 +97,8 @@ func (c *sctpConn) stats() transportStats {
 	st := c.a.Stats()
 	s := transportStats{
 		retransmissions: st.Retransmissions,
+		t3Expiries:      st.T3Expiries,
+		fastRetransmits: st.FastRetransmits,
 		packetsSent:     st.PacketsSent,
 		packetsReceived: st.PacketsReceived,
 	}
