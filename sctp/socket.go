@@ -145,7 +145,15 @@ func (s *socket) readLoop() {
 	for i := range msgs {
 		msgs[i].Buf = make([]byte, maxDatagram)
 	}
-	epBuf := make([]byte, maxDatagram)
+	// The endpoint's answers to a batch (INIT ACKs, out-of-the-blue
+	// replies) go out together, in one WriteBatch: under an INIT flood a
+	// write per answer is what limits how fast the reader drains its
+	// socket, and what it cannot drain the kernel drops, legitimate
+	// packets with the rest.
+	ep := &epReplies{out: make([]udpencap.Message, 0, ioBatch), bufs: make([][]byte, ioBatch)}
+	for i := range ep.bufs {
+		ep.bufs[i] = make([]byte, maxDatagram) // an answer may be as large as its packet
+	}
 	failures := 0
 	for {
 		n, err := s.conn.ReadBatch(msgs)
@@ -167,21 +175,45 @@ func (s *socket) readLoop() {
 		// association handles it on this goroutine, and a run of
 		// datagrams for one association shares one lock and one write of
 		// the replies.
+		//
+		// INITs go last: packets of associations that exist and COOKIE
+		// ECHOs (a handshake nearly done) are worth more than new
+		// handshakes, which a flood is made of.
 		now := time.Now()
 		var held *Association
-		for i := range msgs[:n] {
-			held = s.dispatch(now, &msgs[i], epBuf, held)
+		for pass := range 2 {
+			for i := range msgs[:n] {
+				if isInit(&msgs[i]) == (pass == 1) {
+					held = s.dispatch(now, &msgs[i], ep, held)
+				}
+			}
 		}
 		if held != nil {
 			held.unlock(now)
 		}
+		if len(ep.out) > 0 {
+			s.write(ep.out)
+			ep.out = ep.out[:0]
+		}
 	}
+}
+
+// epReplies collects the endpoint's answers to one read batch.
+type epReplies struct {
+	out  []udpencap.Message
+	bufs [][]byte // out[i] is written into bufs[i]
+}
+
+// isInit reports whether a datagram holds an INIT: its first chunk's type
+// (an INIT is never bundled, RFC 9260 6.10).
+func isInit(m *udpencap.Message) bool {
+	return m.N > chunk.HeaderLen && m.Buf[chunk.HeaderLen] == byte(chunk.TypeInit)
 }
 
 // dispatch hands one datagram to its association or to the endpoint.
 // held is the association whose coreMu the reader holds (nil: none); it
 // returns the one it holds afterwards.
-func (s *socket) dispatch(now time.Time, m *udpencap.Message, epBuf []byte, held *Association) *Association {
+func (s *socket) dispatch(now time.Time, m *udpencap.Message, ep *epReplies, held *Association) *Association {
 	pkt := m.Buf[:m.N]
 	h, _, err := chunk.ParseHeader(pkt)
 	if err != nil {
@@ -229,9 +261,9 @@ func (s *socket) dispatch(now time.Time, m *udpencap.Message, epBuf []byte, held
 	if ls := s.epLocals.Swap(nil); ls != nil {
 		s.ep.SetLocalAddrs(*ls)
 	}
-	reply, ok, na := s.ep.HandlePacket(now, m.Addr, to, pkt, epBuf)
+	reply, ok, na := s.ep.HandlePacket(now, m.Addr, to, pkt, ep.bufs[len(ep.out)])
 	if ok {
-		s.write([]udpencap.Message{{Buf: reply.Packet, N: len(reply.Packet), Addr: reply.To, Local: reply.From}})
+		ep.out = append(ep.out, udpencap.Message{Buf: reply.Packet, N: len(reply.Packet), Addr: reply.To, Local: reply.From})
 	}
 	if na != nil {
 		s.adopt(now, na, m.Addr, to.Addr())
