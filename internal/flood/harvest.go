@@ -36,13 +36,9 @@ func Harvest(ctx context.Context, target netip.AddrPort, dstPort uint16, n int) 
 	if n <= 0 || n > 100000 {
 		return nil, fmt.Errorf("flood: harvest of %d cookies (want 1 to 100000)", n)
 	}
-	src := netip.AddrFrom4([4]byte{127, 0, 0, 1})
-	if target.Addr().Is6() && !target.Addr().Is4In6() {
-		src = netip.IPv6Loopback()
-	}
-	c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(src, 0)))
+	c, err := loopbackSocket(target, "harvest")
 	if err != nil {
-		return nil, fmt.Errorf("flood: harvest socket: %w", err)
+		return nil, err
 	}
 	defer c.Close()
 	stop := context.AfterFunc(ctx, func() { c.SetReadDeadline(time.Now()) })
@@ -81,6 +77,20 @@ func Harvest(ctx context.Context, target netip.AddrPort, dstPort uint16, n int) 
 		out = append(out, Cookie{Tag: ia.InitiateTag, SrcPort: h.DstPort, Cookie: append([]byte(nil), ia.StateCookie...)})
 	}
 	return out, nil
+}
+
+// loopbackSocket opens a UDP socket on the loopback address of target's
+// family, on a port the system picks.
+func loopbackSocket(target netip.AddrPort, what string) (*net.UDPConn, error) {
+	src := netip.AddrFrom4([4]byte{127, 0, 0, 1})
+	if target.Addr().Is6() && !target.Addr().Is4In6() {
+		src = netip.IPv6Loopback()
+	}
+	c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(src, 0)))
+	if err != nil {
+		return nil, fmt.Errorf("flood: %s socket: %w", what, err)
+	}
+	return c, nil
 }
 
 // SocketDrops is the number of datagrams the kernel dropped at the UDP

@@ -49,13 +49,9 @@ func NewSwarm(ctx context.Context, target netip.AddrPort, dstPort uint16, n int)
 	if n <= 0 || n > MaxSwarm {
 		return nil, fmt.Errorf("flood: swarm of %d associations (want 1 to %d)", n, MaxSwarm)
 	}
-	src := netip.AddrFrom4([4]byte{127, 0, 0, 1})
-	if target.Addr().Is6() && !target.Addr().Is4In6() {
-		src = netip.IPv6Loopback()
-	}
-	c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(src, 0)))
+	c, err := loopbackSocket(target, "swarm")
 	if err != nil {
-		return nil, fmt.Errorf("flood: swarm socket: %w", err)
+		return nil, err
 	}
 	_ = c.SetReadBuffer(4 << 20)
 	s := &Swarm{conn: c, to: net.UDPAddrFromAddrPort(target), dstPort: dstPort, tags: make([]uint32, n)}
