@@ -76,14 +76,17 @@ type Config struct {
 	// handshake and wait for Accept; more are aborted. Default 128.
 	AcceptBacklog int
 
-	// ShutdownLinger is how long a socket stays open after its last
-	// association ended with this end's SHUTDOWN COMPLETE (a dialer's
-	// socket otherwise closes with its association). If that packet is
-	// lost the peer retransmits SHUTDOWN ACK, and without an answer
-	// (RFC 9260 8.4 rule 5: a SHUTDOWN COMPLETE with the T bit) it would
-	// hold the association, and a max_associations slot, until its
-	// retransmissions give up: minutes. Default 3 s, which covers about
-	// five retransmissions at an RTO of 100 ms; negative: none.
+	// ShutdownLinger is how long a dialer's socket stays open after its
+	// association ended with this end's SHUTDOWN COMPLETE, instead of
+	// closing with the association. If that packet is lost the peer
+	// retransmits SHUTDOWN ACK, and without an answer (RFC 9260 8.4 rule
+	// 5: a SHUTDOWN COMPLETE with the T bit) it would hold the
+	// association, and a max_associations slot, until its
+	// retransmissions give up: minutes. Only a port the system picked
+	// (UDPPort 0) lingers: a caller that chose its port gets it back at
+	// once, and a listener's socket lives as long as the listener.
+	// Default 3 s, which covers about five retransmissions at an RTO of
+	// 100 ms; negative: none.
 	ShutdownLinger time.Duration
 
 	// Logger receives the associations' logs (and the core's, unless

@@ -79,6 +79,9 @@ func Dial(ctx context.Context, raddr string, cfg *Config) (*Association, error) 
 		return nil, fail(err)
 	}
 	s := newSocket(conn, c, ep)
+	// Only a port the system picked lingers: a caller that chose its
+	// port may want it back at once.
+	s.lingers = udpPort == 0
 	a := newAssociation(s, core, peer, sourceFor(peer), nil)
 	s.mu.Lock()
 	s.refs = 1

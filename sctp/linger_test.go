@@ -89,3 +89,34 @@ func TestShutdownCompleteLost(t *testing.T) {
 		})
 	}
 }
+
+// TestFixedPortRedial: a dialer that chose its UDP port does not linger,
+// so it can dial again from the same port right after a graceful
+// shutdown (the kernel interop tests do).
+func TestFixedPortRedial(t *testing.T) {
+	l := listenT(t, testConfig(t))
+	probe, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := probe.LocalAddr().(*net.UDPAddr).Port
+	probe.Close()
+	cfg := testConfig(t)
+	cfg.UDPPort = port
+	cfg.PeerUDPPort = int(l.Addr().(*Addr).UDPPort)
+	ctx := testCtx(t)
+	for i := range 2 {
+		c, err := Dial(ctx, "127.0.0.1:5000", cfg)
+		if err != nil {
+			t.Fatalf("dial %d from UDP port %d: %v", i, port, err)
+		}
+		s, err := l.Accept(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Shutdown(ctx); err != nil {
+			t.Fatalf("dial %d: Shutdown: %v", i, err)
+		}
+		<-s.Done()
+	}
+}

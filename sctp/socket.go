@@ -27,9 +27,10 @@ const (
 // associations from valid COOKIE ECHOs and handles out-of-the-blue packets.
 type socket struct {
 	// Constant after creation.
-	conn *udpencap.Conn
-	cfg  *settings
-	log  *slog.Logger
+	conn    *udpencap.Conn
+	cfg     *settings
+	log     *slog.Logger
+	lingers bool // a dialer's socket on a port the system picked (Config.ShutdownLinger)
 	// locals, if set, are the only local addresses this socket serves:
 	// a listener on explicit addresses binds the wildcard and ignores
 	// datagrams to others. Replaced whole by Listener.SetLocalAddrs.
@@ -91,7 +92,7 @@ func (s *socket) releaseAfter(linger time.Duration) {
 	s.mu.Unlock()
 	switch {
 	case !last:
-	case linger > 0:
+	case linger > 0 && s.lingers:
 		time.AfterFunc(linger, func() { s.conn.Close() })
 	default:
 		s.conn.Close()
