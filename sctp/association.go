@@ -159,7 +159,7 @@ func (a *Association) unlock(now time.Time) {
 		if closed {
 			a.coreDone = true
 		} else {
-			a.rearm(now)
+			a.rearm()
 		}
 		a.coreMu.Unlock()
 		if closed {
@@ -227,7 +227,9 @@ func (a *Association) service(now time.Time) (closed bool) {
 }
 
 // rearm points the timer at the core's next deadline. Caller holds coreMu.
-func (a *Association) rearm(now time.Time) {
+// The delay is taken from the clock, not from the piece of work's now,
+// which may be older (a batch's time, taken before waiting for coreMu).
+func (a *Association) rearm() {
 	next := a.core.NextTimeout()
 	if next.Equal(a.armed) {
 		return
@@ -237,7 +239,7 @@ func (a *Association) rearm(now time.Time) {
 		a.timer.Stop()
 		return
 	}
-	a.timer.Reset(max(next.Sub(now), 0))
+	a.timer.Reset(max(time.Until(next), 0))
 }
 
 // onTimer runs on the timer's goroutine when the core's deadline passes.
