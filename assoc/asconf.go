@@ -509,6 +509,11 @@ func (a *Association) removePaths(now time.Time, match func(*path) bool) {
 		a.primary = max(slices.Index(keep, a.dataPath()), 0)
 	}
 	to := a.dataPath()
+	if to.state == PathUnconfirmed && !to.hbOutstanding {
+		// Nothing confirmed is left: confirm this one now rather than
+		// at its next HEARTBEAT, since the data waits for it (5.4).
+		to.hbDeadline = now
+	}
 	for _, ch := range a.tx.outstanding {
 		if ch.path != nil && slices.Contains(gone, ch.path) {
 			ch.path = to // not in flight (moveOutstanding or acked): only a label
