@@ -6,6 +6,7 @@ import (
 	"context"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -149,14 +150,7 @@ func TestKernelAsconfDial(t *testing.T) {
 		{name: "kernel deletes " + guest0.String(), change: func() error { _, err := p.Command(e.ctx, "rem "+guest0.String()); return err },
 			pgsctp: []pair{{host1, guest1}}, kernel: []netip.Addr{host1}, kernelOwn: []netip.Addr{guest1}, pgsctpOwn: []netip.Addr{host1}},
 	})
-	if err := a.Shutdown(e.ctx); err != nil {
-		t.Fatalf("Shutdown: %v", err)
-	}
-	if out, err := p.Wait(e.ctx); err != nil {
-		t.Fatal(err)
-	} else if !strings.Contains(out, "echo done msgs=55 ") {
-		t.Errorf("kernel peer said %q; want 55 messages echoed", out)
-	}
+	shutdownEchoed(t, e.ctx, a, p, 55)
 }
 
 // TestKernelAsconfListen: the kernel dials a pgsctp listener; the kernel
@@ -184,12 +178,19 @@ func TestKernelAsconfListen(t *testing.T) {
 		{name: "pgsctp deletes " + host0.String(), change: func() error { return l.SetLocalAddrs(e.ctx, []netip.Addr{host1}) },
 			pgsctp: []pair{{host1, guest1}}, kernel: []netip.Addr{host1}, kernelOwn: []netip.Addr{guest1}, pgsctpOwn: []netip.Addr{host1}},
 	})
-	if err := a.Shutdown(e.ctx); err != nil {
+	shutdownEchoed(t, e.ctx, a, p, 55)
+}
+
+// shutdownEchoed shuts a down and checks that the kernel peer echoed n
+// messages.
+func shutdownEchoed(t *testing.T, ctx context.Context, a *sctp.Association, p *kernelsctp.Peer, n int) {
+	t.Helper()
+	if err := a.Shutdown(ctx); err != nil {
 		t.Fatalf("Shutdown: %v", err)
 	}
-	if out, err := p.Wait(e.ctx); err != nil {
+	if out, err := p.Wait(ctx); err != nil {
 		t.Fatal(err)
-	} else if !strings.Contains(out, "echo done msgs=55 ") {
-		t.Errorf("kernel peer said %q; want 55 messages echoed", out)
+	} else if want := "echo done msgs=" + strconv.Itoa(n) + " "; !strings.Contains(out, want) {
+		t.Errorf("kernel peer said %q; want %d messages echoed", out, n)
 	}
 }
