@@ -1,8 +1,10 @@
 package sctp
 
 import (
+	"bytes"
 	"context"
 	"io"
+	"sync"
 	"testing"
 )
 
@@ -103,5 +105,31 @@ func TestAllocsPerRound(t *testing.T) {
 	const want = 10 // 5 per message
 	if n := testing.AllocsPerRun(2000, func() { p.round(t, msg) }); n > want {
 		t.Errorf("%v allocations per round trip; want at most %d", n, want)
+	}
+}
+
+// TestBatchFills: more packets in one flush than a send batch holds go
+// out in several writes, every one of them, and the batch stays the
+// association's until the flush ends. (A batch given back to the pool as
+// soon as it was first written, while the flush went on filling it, lost
+// the packets after it and, at two batches' worth, spun for ever.) The
+// socket's batches hold two packets here; a 20 KB message is at least
+// four DATA packets in the first flush.
+func TestBatchFills(t *testing.T) {
+	_, c, s := pair(t, testConfig(t))
+	c.coreMu.Lock()
+	c.sock.batchSize = 2
+	c.sock.batches = sync.Pool{}
+	c.coreMu.Unlock()
+	ctx := testCtx(t)
+	msg := bytes.Repeat([]byte("twenty kilobytes "), 1200)
+	for i := range 3 {
+		if err := c.SendMessage(ctx, 0, uint32(i), msg, false); err != nil {
+			t.Fatal(err)
+		}
+		m, err := s.ReceiveMessage(ctx)
+		if err != nil || !bytes.Equal(m.Data, msg) {
+			t.Fatalf("message %d: %d bytes, %v", i, len(m.Data), err)
+		}
 	}
 }

@@ -272,7 +272,7 @@ type txBatch struct {
 }
 
 // collect moves what the core has to send into the batch, writing the batch
-// whenever it fills. Caller holds coreMu.
+// whenever it fills (and keeping it). Caller holds coreMu.
 func (a *Association) collect(now time.Time) {
 	if a.tx == nil {
 		a.tx = a.sock.getBatch()
@@ -287,22 +287,27 @@ func (a *Association) collect(now time.Time) {
 			b.out[b.n] = udpencap.Message{Buf: t.Packet, N: len(t.Packet), Addr: t.To, Local: t.From}
 			b.n++
 		}
-		a.writeBatch()
+		a.sendBatch()
+	}
+}
+
+// sendBatch writes what the batch holds; the batch stays the
+// association's.
+func (a *Association) sendBatch() {
+	if b := a.tx; b != nil && b.n > 0 {
+		a.sock.write(b.out[:b.n])
+		b.n = 0
 	}
 }
 
 // writeBatch writes the batch and gives it back to the socket's pool.
 func (a *Association) writeBatch() {
-	b := a.tx
-	if b == nil {
+	if a.tx == nil {
 		return
 	}
-	if b.n > 0 {
-		a.sock.write(b.out[:b.n])
-		b.n = 0
-	}
+	a.sendBatch()
+	a.sock.putBatch(a.tx)
 	a.tx = nil
-	a.sock.putBatch(b)
 }
 
 // flush sends everything queued and handles the events. It reports whether

@@ -1,6 +1,7 @@
 package sctp
 
 import (
+	"cmp"
 	"errors"
 	"log/slog"
 	"net"
@@ -47,7 +48,8 @@ type socket struct {
 	// batches recycles the buffers associations fill with packets to
 	// send (txBatch): one is in use per association being worked on, not
 	// one per association. Safe for concurrent use.
-	batches sync.Pool
+	batches   sync.Pool
+	batchSize int // packets per batch; 0: ioBatch (tests make it small)
 
 	mu       sync.Mutex // guards the fields below
 	byTag    map[uint32]*Association
@@ -333,7 +335,8 @@ func (s *socket) getBatch() *txBatch {
 	if b, _ := s.batches.Get().(*txBatch); b != nil {
 		return b
 	}
-	b := &txBatch{bufs: make([][]byte, ioBatch), out: make([]udpencap.Message, ioBatch)}
+	n := cmp.Or(s.batchSize, ioBatch)
+	b := &txBatch{bufs: make([][]byte, n), out: make([]udpencap.Message, n)}
 	size := max(s.cfg.mtu(), 2048)
 	for i := range b.bufs {
 		b.bufs[i] = make([]byte, size)
