@@ -39,19 +39,19 @@ type daemon struct {
 	capture *pcapwriter.Writer
 }
 
-// openCapture opens capture_file. The caller closes d.capture at exit.
-func (d *daemon) openCapture(v *config.Values) error {
+// openCapture opens capture_file; the caller runs close at exit.
+func (d *daemon) openCapture(v *config.Values) (close func(), err error) {
 	name := v.String("capture_file")
 	if name == "" {
-		return nil
+		return func() {}, nil
 	}
 	w, err := pcapwriter.Create(name)
 	if err != nil {
-		return fmt.Errorf("capture_file: %w", err)
+		return nil, fmt.Errorf("capture_file: %w", err)
 	}
 	d.capture = w
 	d.log.Warn("writing every SCTP packet to a capture file; it grows without bound", "capture_file", name)
-	return nil
+	return func() { w.Close() }, nil
 }
 
 // withCapture points c's Capture at the capture file, if there is one.

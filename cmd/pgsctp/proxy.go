@@ -47,15 +47,12 @@ func runProxy(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	defer signal.Stop(d.hup)
 	v := d.values
 	log := d.log
-	if err := d.openCapture(v); err != nil {
+	closeCapture, err := d.openCapture(v)
+	if err != nil {
 		log.Error("cannot open the capture file", "err", err)
 		return 1
 	}
-	defer func() {
-		if d.capture != nil {
-			d.capture.Close()
-		}
-	}()
+	defer closeCapture()
 
 	servers, err := serverAddrs(v.List("server"))
 	if err != nil {
