@@ -411,6 +411,12 @@ func (a *Association) canSendNew(p *path, n int) bool {
 // appendData appends DATA chunks to the packet b for path p: marked
 // retransmissions first, then new data, as cwnd, rwnd and room allow.
 func (a *Association) appendData(now time.Time, p *path, b []byte, room int) []byte {
+	if p.state == PathUnconfirmed {
+		// Section 5.4: no DATA to an unconfirmed address. The data path
+		// is one only when no other is left (the peer deleted the rest
+		// with ASCONF); the data waits for its HEARTBEAT ACK.
+		return b
+	}
 	t := &a.tx
 	sentAny := false
 	mark := func(ch *txChunk) {

@@ -80,12 +80,7 @@ func (a *Association) PollTransmit(now time.Time, buf []byte) (Transmit, bool) {
 		a.sendShutdown = false
 	}
 	newBefore := a.tx.nextTSN
-	if p.state != PathUnconfirmed {
-		// Section 5.4: no DATA to an unconfirmed address. The data path
-		// is one only when no other is left (the peer deleted the rest
-		// with ASCONF); the data waits for its HEARTBEAT ACK.
-		b = a.appendData(now, p, b, room)
-	}
+	b = a.appendData(now, p, b, room)
 	if a.tx.nextTSN != newBefore {
 		a.tx.burst++
 	}
