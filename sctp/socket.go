@@ -154,9 +154,6 @@ func (s *socket) readLoop() {
 	// socket, and what it cannot drain the kernel drops, legitimate
 	// packets with the rest.
 	ep := &epReplies{out: make([]udpencap.Message, 0, ioBatch), bufs: make([][]byte, ioBatch)}
-	for i := range ep.bufs {
-		ep.bufs[i] = make([]byte, maxDatagram) // an answer may be as large as its packet
-	}
 	failures := 0
 	for {
 		n, err := s.conn.ReadBatch(msgs)
@@ -204,7 +201,18 @@ func (s *socket) readLoop() {
 // epReplies collects the endpoint's answers to one read batch.
 type epReplies struct {
 	out  []udpencap.Message
-	bufs [][]byte // out[i] is written into bufs[i]
+	bufs [][]byte // out[i] is written into bufs[i], made when first needed
+}
+
+// next is the buffer for the next answer. An answer may be as large as
+// its packet; a dialer's socket, which rarely answers anything, makes
+// none.
+func (ep *epReplies) next() []byte {
+	i := len(ep.out)
+	if ep.bufs[i] == nil {
+		ep.bufs[i] = make([]byte, maxDatagram)
+	}
+	return ep.bufs[i]
 }
 
 // isInit reports whether a datagram holds an INIT: its first chunk's type
@@ -264,7 +272,7 @@ func (s *socket) dispatch(now time.Time, m *udpencap.Message, ep *epReplies, hel
 	if ls := s.epLocals.Swap(nil); ls != nil {
 		s.ep.SetLocalAddrs(*ls)
 	}
-	reply, ok, na := s.ep.HandlePacket(now, m.Addr, to, pkt, ep.bufs[len(ep.out)])
+	reply, ok, na := s.ep.HandlePacket(now, m.Addr, to, pkt, ep.next())
 	if ok {
 		ep.out = append(ep.out, udpencap.Message{Buf: reply.Packet, N: len(reply.Packet), Addr: reply.To, Local: reply.From})
 	}
