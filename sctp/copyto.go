@@ -78,7 +78,6 @@ func (s *Stream) pushDirectLocked(data []byte) []byte {
 	n, err := k.try(data)
 	if n > 0 {
 		k.direct += int64(n)
-		s.direct += int64(n)
 		if k.count != nil {
 			k.count.Add(int64(n))
 		}

@@ -33,7 +33,6 @@ type Stream struct {
 	rdl     time.Time
 	wdl     time.Time
 	sink    *sink // the destination of a running CopyTo
-	direct  int64 // bytes ever written by a sink directly (tests look)
 
 	// Per-stream flow control (credit.go). Byte counts run from the
 	// stream's first data byte in each direction.
