@@ -13,7 +13,7 @@ import (
 // keeps no memory per INIT (RFC 9260 section 5.1.3), turns a valid COOKIE
 // ECHO into a new Association, and treats everything else as out of the
 // blue (section 8.4). Not safe for concurrent use; the associations it
-// creates share only its immutable cookie signer.
+// creates share only its immutable cookie signer (shared).
 //
 // Anyone can send it anything from any claimed source address, so its
 // answers are bounded twice (docs/security.md):
@@ -29,8 +29,9 @@ import (
 // tables (8 KiB each), fixed at creation, whatever arrives.
 type Endpoint struct {
 	cfg    Config
-	limits ReplyLimits // cfg.ReplyLimits with defaults
-	signer *cookieSigner
+	limits ReplyLimits   // cfg.ReplyLimits with defaults
+	signer *cookieSigner // shared's private copy, its HMACs kept ready
+	shared *cookieSigner
 	accept bool
 
 	ootb, initAck *replyLimiter
@@ -82,7 +83,7 @@ func NewEndpoint(now time.Time, cfg Config, accept bool) (*Endpoint, error) {
 		return nil, err
 	}
 	return &Endpoint{
-		cfg: cfg, limits: cfg.ReplyLimits.withDefaults(), signer: s, accept: accept,
+		cfg: cfg, limits: cfg.ReplyLimits.withDefaults(), signer: s.private(), shared: s, accept: accept,
 		ootb: newReplyLimiter(s), initAck: newReplyLimiter(s),
 	}, nil
 }
@@ -226,7 +227,7 @@ func (e *Endpoint) HandlePacket(now time.Time, from, to netip.AddrPort, pkt []by
 		}
 		cfg := e.cfg
 		cfg.LocalPort = h.DstPort
-		a := newServer(now, cfg, e.signer, &ck, from, to)
+		a := newServer(now, cfg, e.shared, &ck, from, to)
 		a.HandlePacket(now, from, to, pkt) // the DATA bundled after the COOKIE ECHO
 		e.stats.Accepted++
 		return Transmit{}, false, a
