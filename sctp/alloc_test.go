@@ -97,6 +97,9 @@ func TestAllocsPerRound(t *testing.T) {
 	if testing.Short() {
 		t.Skip("short")
 	}
+	if raceEnabled {
+		t.Skip("allocation counts mean nothing under -race")
+	}
 	p := newEchoPair(t)
 	msg := make([]byte, 64)
 	for range 100 {

@@ -87,7 +87,7 @@ func Dial(ctx context.Context, raddr string, cfg *Config) (*Association, error) 
 	s.refs = 1
 	s.registerLocked(a, core.LocalTag(), a.keys())
 	s.mu.Unlock()
-	go s.readLoop()
+	s.start()
 	a.start()
 
 	select {

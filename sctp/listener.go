@@ -66,11 +66,15 @@ func Listen(ctx context.Context, laddr string, cfg *Config) (*Listener, error) {
 	if err != nil {
 		return nil, &net.OpError{Op: "listen", Net: "sctp", Err: err}
 	}
-	conn, err := udpencap.Listen(ctx, netip.AddrPortFrom(bind, uint16(udpPort)))
+	// INITs get a socket of their own where the system can steer them
+	// (udpencap.ListenSplit), so that a flood of them cannot crowd out
+	// established associations and COOKIE ECHOs.
+	conn, inits, err := udpencap.ListenSplit(ctx, netip.AddrPortFrom(bind, uint16(udpPort)))
 	if err != nil {
 		return nil, &net.OpError{Op: "listen", Net: "sctp", Err: err}
 	}
 	s := newSocket(conn, c, ep)
+	s.inits = inits
 	if ips[0].IsValid() {
 		s.locals.Store(&ips)
 	}
@@ -87,7 +91,7 @@ func Listen(ctx context.Context, laddr string, cfg *Config) (*Listener, error) {
 	}
 	s.listener = l
 	s.refs = 1
-	go s.readLoop()
+	s.start()
 	return l, nil
 }
 

@@ -26,9 +26,16 @@ const (
 // address, peer SCTP port, local SCTP port); what matches no association
 // goes to the endpoint, which answers INITs (listeners), creates
 // associations from valid COOKIE ECHOs and handles out-of-the-blue packets.
+//
+// A listener's socket may have a second UDP socket on the same port,
+// inits, to which the kernel steers the datagrams with a zero
+// verification tag (udpencap.ListenSplit), read by a goroutine of its own:
+// an INIT flood then fills only that queue, and established associations
+// and COOKIE ECHOs go on through conn.
 type socket struct {
 	// Constant after creation.
 	conn    *udpencap.Conn
+	inits   *udpencap.Conn // nil: conn receives everything
 	cfg     *settings
 	log     *slog.Logger
 	lingers bool // a dialer's socket on a port the system picked (Config.ShutdownLinger)
@@ -39,9 +46,11 @@ type socket struct {
 	// epLocals is a new address set for ep, applied by the reader.
 	epLocals atomic.Pointer[[]netip.Addr]
 
-	// ep is used only by the reader goroutine.
-	ep *assoc.Endpoint
-	// epConfig is a configuration for ep waiting to be applied by the
+	// epMu guards ep, used by the reader goroutines; only a split
+	// listener has two, so it is rarely contended.
+	epMu sync.Mutex
+	ep   *assoc.Endpoint
+	// epConfig is a configuration for ep waiting to be applied by a
 	// reader goroutine (Listener.SetConfig).
 	epConfig atomic.Pointer[assoc.Config]
 
@@ -95,9 +104,25 @@ func (s *socket) releaseAfter(linger time.Duration) {
 	switch {
 	case !last:
 	case linger > 0 && s.lingers:
-		time.AfterFunc(linger, func() { s.conn.Close() })
+		time.AfterFunc(linger, s.close)
 	default:
-		s.conn.Close()
+		s.close()
+	}
+}
+
+// close closes the UDP sockets, which ends their readers.
+func (s *socket) close() {
+	s.conn.Close()
+	if s.inits != nil {
+		s.inits.Close()
+	}
+}
+
+// start starts the reader goroutines.
+func (s *socket) start() {
+	go s.readLoop(s.conn, true)
+	if s.inits != nil {
+		go s.readLoop(s.inits, false)
 	}
 }
 
@@ -143,7 +168,11 @@ func (s *socket) rekey(a *Association, tag uint32, keys []addrKey) {
 	s.registerLocked(a, tag, keys)
 }
 
-func (s *socket) readLoop() {
+// readLoop reads conn until it is closed. With hold, it keeps an
+// association's lock from one datagram of a batch to the next while they
+// are that association's; the INIT socket's reader (hold false) never
+// waits for a lock while holding one, so two readers cannot deadlock.
+func (s *socket) readLoop(conn *udpencap.Conn, hold bool) {
 	msgs := make([]udpencap.Message, ioBatch)
 	for i := range msgs {
 		msgs[i].Buf = make([]byte, maxDatagram)
@@ -156,7 +185,7 @@ func (s *socket) readLoop() {
 	ep := &epReplies{out: make([]udpencap.Message, 0, ioBatch), bufs: make([][]byte, ioBatch)}
 	failures := 0
 	for {
-		n, err := s.conn.ReadBatch(msgs)
+		n, err := conn.ReadBatch(msgs)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
@@ -185,6 +214,10 @@ func (s *socket) readLoop() {
 			for i := range msgs[:n] {
 				if isInit(&msgs[i]) == (pass == 1) {
 					held = s.dispatch(now, &msgs[i], ep, held)
+					if held != nil && !hold {
+						held.unlock(now)
+						held = nil
+					}
 				}
 			}
 		}
@@ -266,6 +299,7 @@ func (s *socket) dispatch(now time.Time, m *udpencap.Message, ep *epReplies, hel
 	if s.ep == nil {
 		return held
 	}
+	s.epMu.Lock()
 	if c := s.epConfig.Swap(nil); c != nil {
 		s.ep.SetConfig(*c)
 	}
@@ -273,6 +307,7 @@ func (s *socket) dispatch(now time.Time, m *udpencap.Message, ep *epReplies, hel
 		s.ep.SetLocalAddrs(*ls)
 	}
 	reply, ok, na := s.ep.HandlePacket(now, m.Addr, to, pkt, ep.next())
+	s.epMu.Unlock()
 	if ok {
 		ep.out = append(ep.out, udpencap.Message{Buf: reply.Packet, N: len(reply.Packet), Addr: reply.To, Local: reply.From})
 	}

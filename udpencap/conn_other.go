@@ -3,6 +3,7 @@
 package udpencap
 
 import (
+	"context"
 	"errors"
 	"net"
 	"net/netip"
@@ -15,6 +16,12 @@ import (
 type sysConn struct{}
 
 func (s *sysConn) init(*net.UDPConn) error { return nil }
+
+// listenSplit cannot steer here: one socket receives everything.
+func listenSplit(ctx context.Context, laddr netip.AddrPort) (*Conn, *Conn, error) {
+	c, err := Listen(ctx, laddr)
+	return c, nil, err
+}
 
 func (s *sysConn) readBatch(uc *net.UDPConn, msgs []Message) (int, error) {
 	m := &msgs[0]

@@ -80,6 +80,28 @@ type Conn struct {
 // socket; an IPv4 address (including 0.0.0.0) opens an IPv4 socket, any other
 // IPv6 address an IPv6-only socket. Port 0 picks a free port.
 func Listen(ctx context.Context, laddr netip.AddrPort) (*Conn, error) {
+	return listenWith(ctx, laddr, net.ListenConfig{})
+}
+
+// ListenSplit is Listen for a server that answers INITs: it opens two
+// sockets on laddr and, where the system can steer datagrams between them,
+// the kernel delivers every datagram whose SCTP verification tag is zero
+// (an INIT, RFC 9260 section 8.5.1, or a forgery) to inits and everything
+// else to main. Under an INIT flood the kernel then drops only what
+// overflows inits: packets of established associations and COOKIE ECHOs
+// (which carry the tag our INIT ACK gave) keep a queue of their own, as
+// SYN cookies keep TCP's accept path open. Where it cannot steer, inits is
+// nil and main receives everything, as from Listen.
+//
+// On Linux the two sockets form an SO_REUSEPORT group with a classic BPF
+// program choosing the socket (SO_ATTACH_REUSEPORT_CBPF). A port already
+// in use is refused as by Listen, and the program sends nothing to any
+// socket that joins the group later (only a process of the same user can).
+func ListenSplit(ctx context.Context, laddr netip.AddrPort) (main, inits *Conn, err error) {
+	return listenSplit(ctx, laddr)
+}
+
+func listenWith(ctx context.Context, laddr netip.AddrPort, lc net.ListenConfig) (*Conn, error) {
 	network, addr := "udp", ""
 	switch {
 	case !laddr.Addr().IsValid() || laddr.Addr() == netip.IPv6Unspecified():
@@ -91,7 +113,6 @@ func Listen(ctx context.Context, laddr netip.AddrPort) (*Conn, error) {
 		network = "udp6"
 		addr = laddr.String()
 	}
-	var lc net.ListenConfig
 	pc, err := lc.ListenPacket(ctx, network, addr)
 	if err != nil {
 		return nil, fmt.Errorf("udpencap: listen %s %s: %w", network, addr, err)
