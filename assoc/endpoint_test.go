@@ -474,3 +474,36 @@ func BenchmarkEndpoint(b *testing.B) {
 		})
 	}
 }
+
+// An address that shares a bucket of the per-source table with a flooding
+// address still gets its INIT ACK: each address has two buckets, and the
+// flood fills only the one they share. The flooding address is chosen to
+// share the victim's first bucket, the only one before addresses had two.
+func TestInitAckLimitSharedBucket(t *testing.T) {
+	e := testEndpoint(t, Config{}, true)
+	victim := src(1)
+	vi, vj := e.initAck.slots2(victim.Addr())
+	flooder := netip.AddrPort{}
+	for k := 2; k < 1<<20; k++ {
+		fi, fj := e.initAck.slots2(src(k).Addr())
+		if fi == vi && fj != vj && fj != vi {
+			flooder = src(k)
+			break
+		}
+	}
+	if !flooder.IsValid() {
+		t.Fatal("no address shares exactly one bucket with the victim")
+	}
+	answered := 0
+	for range 5000 {
+		if _, ok := handle(e, epNow, flooder, minimalInit()); ok {
+			answered++
+		}
+	}
+	if answered != DefaultInitAckPerSource {
+		t.Errorf("flooder: %d INIT ACKs of 5000, want %d", answered, DefaultInitAckPerSource)
+	}
+	if _, ok := handle(e, epNow, victim, minimalInit()); !ok {
+		t.Errorf("the victim, which shares bucket %d with the flooder, got no INIT ACK", vi)
+	}
+}

@@ -16,11 +16,15 @@ import (
 // RFC 9260 section 8.4 makes the out-of-the-blue answers SHOULDs and
 // leaves their rate to the implementation; section 5.1.3 keeps the INIT
 // ACK stateless but says nothing about its rate. Each limit is a token
-// bucket per source address (a fixed table of buckets indexed by a keyed
-// hash of the address: addresses that share a bucket share its rate, and
-// memory stays the same whatever the number of sources) and one global
-// bucket. A bucket holds one second's worth of its rate, so a quiet source
-// may send that many packets at once and then one per 1/rate.
+// bucket per source address and one global bucket. The per-source buckets
+// are a fixed table, so memory stays the same whatever the number of
+// sources: each address has two buckets in it, chosen by a keyed hash,
+// and gets an answer while either has room. A flooding address fills
+// both of its own; another address that shares one of them still has
+// the other (with 16 flooding addresses in 1024 buckets, an address loses
+// both about once in 1,000 instead of once in 64). A bucket holds one
+// second's worth of its rate, so a quiet source may send that many
+// packets at once and then one per 1/rate.
 //
 // The zero value of each field means the default stated; a negative value
 // removes that limit.
@@ -107,25 +111,37 @@ func gcra(tat, now int64, rate int) (int64, bool) {
 	return tat + interval, true
 }
 
-// allow reports whether a reply to src fits both the per-source and the
-// global rate, and takes a token from each if it does.
+// allow reports whether a reply to src fits the global rate and either
+// of src's two per-source buckets, and if it does takes a token from the
+// global bucket and from each of src's that has one. A source alone in
+// its buckets keeps them in step and gets exactly perSource a second.
 func (l *replyLimiter) allow(now time.Time, src netip.Addr, perSource, global int) bool {
 	ns := now.UnixNano()
-	i := l.slot(src)
-	s, ok1 := gcra(l.slots[i], ns, perSource)
-	g, ok2 := gcra(l.global, ns, global)
-	if !ok1 || !ok2 {
+	i, j := l.slots2(src)
+	si, oki := gcra(l.slots[i], ns, perSource)
+	sj, okj := gcra(l.slots[j], ns, perSource)
+	g, okg := gcra(l.global, ns, global)
+	if !(oki || okj) || !okg {
 		return false
 	}
-	l.slots[i], l.global = s, g
+	// A full bucket is left as it is: charging it would push it past a
+	// bucket's worth, which gcra takes for a clock stepping back.
+	if oki {
+		l.slots[i] = si
+	}
+	if okj {
+		l.slots[j] = sj
+	}
+	l.global = g
 	return true
 }
 
-func (l *replyLimiter) slot(a netip.Addr) int {
+// slots2 is the pair of buckets of address a.
+func (l *replyLimiter) slots2(a netip.Addr) (int, int) {
 	b := a.Unmap().As16()
 	h := mix64(binary.BigEndian.Uint64(b[:8]) ^ l.key[0])
 	h = mix64(h ^ binary.BigEndian.Uint64(b[8:]) ^ l.key[1])
-	return int(h % limiterSlots)
+	return int(h % limiterSlots), int((h >> 32) % limiterSlots)
 }
 
 // mix64 is the splitmix64 finaliser: every input bit moves every output
