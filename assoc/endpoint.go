@@ -25,7 +25,7 @@ import (
 //   - in rate: Config.ReplyLimits, per source address and globally, in
 //     the caller's time (now).
 //
-// Beyond its configuration, an Endpoint keeps only the two limiters'
+// Beyond its configuration, an Endpoint keeps only the three limiters'
 // tables (8 KiB each), fixed at creation, whatever arrives.
 type Endpoint struct {
 	cfg    Config
@@ -35,6 +35,7 @@ type Endpoint struct {
 	accept bool
 
 	ootb, initAck *replyLimiter
+	initAckPort   *replyLimiter // keyed by address and port (InitAckPerPort)
 	stats         EndpointStats
 }
 
@@ -84,8 +85,25 @@ func NewEndpoint(now time.Time, cfg Config, accept bool) (*Endpoint, error) {
 	}
 	return &Endpoint{
 		cfg: cfg, limits: cfg.ReplyLimits.withDefaults(), signer: s.private(), shared: s, accept: accept,
-		ootb: newReplyLimiter(s), initAck: newReplyLimiter(s),
+		ootb: newReplyLimiter(s), initAck: newReplyLimiter(s), initAckPort: newReplyLimiter(s),
 	}, nil
+}
+
+// initAckAllowed takes the tokens of an INIT ACK to from: its address's,
+// or once they are used up, its socket's (ReplyLimits.InitAckPerPort).
+func (e *Endpoint) initAckAllowed(now time.Time, from netip.AddrPort) bool {
+	l := &e.limits
+	switch e.initAck.take(now, from.Addr(), 0, l.InitAckPerSource, l.InitAckGlobal) {
+	case taken:
+		return true
+	case globalFull:
+		return false
+	}
+	if l.InitAckPerPort < 0 || e.initAckPort.take(now, from.Addr(), from.Port(), l.InitAckPerPort, l.InitAckPortGlobal) != taken {
+		return false
+	}
+	e.initAck.takeGlobal(now, l.InitAckGlobal) // a global cap counts every INIT ACK
+	return true
 }
 
 // Stats returns the endpoint's counters since it was created.
@@ -181,7 +199,7 @@ func (e *Endpoint) HandlePacket(now time.Time, from, to netip.AddrPort, pkt []by
 		// Take the INIT ACK's token before signing: a flood from one
 		// source then costs a checksum and a parse per packet, not an
 		// HMAC.
-		if !e.initAck.allow(now, from.Addr(), e.limits.InitAckPerSource, e.limits.InitAckGlobal) {
+		if !e.initAckAllowed(now, from) {
 			e.stats.RateLimited++
 			return Transmit{}, false, nil
 		}

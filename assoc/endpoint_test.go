@@ -273,7 +273,7 @@ func TestOOTBRateLimitGlobal(t *testing.T) {
 // INIT ACKs: InitAckPerSource a second from one source; none of the
 // forbidden ones costs a cookie (the stats say what happened).
 func TestInitAckRateLimit(t *testing.T) {
-	e := testEndpoint(t, Config{ReplyLimits: ReplyLimits{InitAckPerSource: 5}}, true)
+	e := testEndpoint(t, Config{ReplyLimits: ReplyLimits{InitAckPerSource: 5, InitAckPerPort: -1}}, true)
 	got := 0
 	for range 20 {
 		if _, ok := handle(e, epNow, src(1), minimalInit()); ok {
@@ -294,7 +294,7 @@ func TestInitAckRateLimit(t *testing.T) {
 	}
 
 	// The default per source allows a proxy's burst of 1000 associations.
-	e = testEndpoint(t, Config{}, true)
+	e = testEndpoint(t, Config{ReplyLimits: ReplyLimits{InitAckPerPort: -1}}, true)
 	got = 0
 	for range 1001 {
 		if _, ok := handle(e, epNow, src(1), minimalInit()); ok {
@@ -455,7 +455,7 @@ func BenchmarkEndpoint(b *testing.B) {
 		pkt    []byte
 	}{
 		{"INIT answered", off, epNow, minimalInit()},
-		{"INIT rate limited", ReplyLimits{InitAckPerSource: 1}, epNow, minimalInit()},
+		{"INIT rate limited", ReplyLimits{InitAckPerSource: 1, InitAckPerPort: -1}, epNow, minimalInit()},
 		{"forged COOKIE ECHO", off, epNow, pkt(tag, &chunk.CookieEchoChunk{Cookie: forged})},
 		{"expired COOKIE ECHO answered", off, epNow.Add(time.Hour / 2), pkt(tag, &chunk.CookieEchoChunk{Cookie: cookie})},
 		{"OOTB answered", off, epNow, pkt(9, &chunk.HeartbeatChunk{})},
@@ -480,12 +480,12 @@ func BenchmarkEndpoint(b *testing.B) {
 // flood fills only the one they share. The flooding address is chosen to
 // share the victim's first bucket, the only one before addresses had two.
 func TestInitAckLimitSharedBucket(t *testing.T) {
-	e := testEndpoint(t, Config{}, true)
+	e := testEndpoint(t, Config{ReplyLimits: ReplyLimits{InitAckPerPort: -1}}, true)
 	victim := src(1)
-	vi, vj := e.initAck.slots2(victim.Addr())
+	vi, vj := e.initAck.slots2(victim.Addr(), 0)
 	flooder := netip.AddrPort{}
 	for k := 2; k < 1<<20; k++ {
-		fi, fj := e.initAck.slots2(src(k).Addr())
+		fi, fj := e.initAck.slots2(src(k).Addr(), 0)
 		if fi == vi && fj != vj && fj != vi {
 			flooder = src(k)
 			break
@@ -505,5 +505,44 @@ func TestInitAckLimitSharedBucket(t *testing.T) {
 	}
 	if _, ok := handle(e, epNow, victim, minimalInit()); !ok {
 		t.Errorf("the victim, which shares bucket %d with the flooder, got no INIT ACK", vi)
+	}
+}
+
+// A flood from one socket uses up its address's INIT ACKs; another socket
+// of that address (a client on the attacker's host) still gets
+// InitAckPerPort a second, and so does the flooding socket, no more; a
+// flood that sprays ports gets at most InitAckPortGlobal in all.
+func TestInitAckPerPort(t *testing.T) {
+	e := testEndpoint(t, Config{ReplyLimits: ReplyLimits{InitAckPerSource: 100, InitAckPortGlobal: 50}}, true)
+	attacker := src(1)
+	client := netip.AddrPortFrom(attacker.Addr(), 40001)
+	count := func(at time.Time, from netip.AddrPort, n int) int {
+		got := 0
+		for range n {
+			if _, ok := handle(e, at, from, minimalInit()); ok {
+				got++
+			}
+		}
+		return got
+	}
+	if got := count(epNow, attacker, 1000); got != 100+DefaultInitAckPerPort {
+		t.Errorf("flooding socket: %d INIT ACKs of 1000, want the address's 100 and its own %d", got, DefaultInitAckPerPort)
+	}
+	if got := count(epNow, client, 1); got != 1 {
+		t.Error("another socket of the flooding address got no INIT ACK")
+	}
+	// Spraying ports: the address is spent, each new port has 10, and
+	// all ports together 50 (less the 11 taken above).
+	got := 0
+	for p := range 1000 {
+		got += count(epNow, netip.AddrPortFrom(attacker.Addr(), uint16(20000+p)), 1)
+	}
+	if got != 50-DefaultInitAckPerPort-1 {
+		t.Errorf("1000 ports of the flooding address: %d INIT ACKs, want %d", got, 50-DefaultInitAckPerPort-1)
+	}
+	// A global cap counts the second-chance answers too.
+	e = testEndpoint(t, Config{ReplyLimits: ReplyLimits{InitAckPerSource: 1, InitAckGlobal: 3}}, true)
+	if got := count(epNow, attacker, 10) + count(epNow, client, 10); got != 3 {
+		t.Errorf("InitAckGlobal 3: %d INIT ACKs, want 3", got)
 	}
 }

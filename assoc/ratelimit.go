@@ -44,6 +44,18 @@ type ReplyLimits struct {
 	// many associations at once from one address; it keeps a flood from
 	// one address from costing a cookie signature per packet.
 	InitAckPerSource int
+	// InitAckPerPort is how many INIT ACKs one source address and UDP
+	// port (one of the peer's sockets) gets per second once its address
+	// has used up InitAckPerSource, default 10; InitAckPortGlobal is how
+	// many such answers all sources get together, default 1000. A flood
+	// from one address then cannot starve the other sockets of that
+	// address (clients on the attacker's host, or behind the same NAT):
+	// their first INITs are answered. The global bound keeps a flood
+	// that sprays source ports from reflecting more than
+	// InitAckPerSource+InitAckPortGlobal INIT ACKs a second at one
+	// address. A negative InitAckPerPort turns the second chance off.
+	InitAckPerPort    int
+	InitAckPortGlobal int
 	// InitAckGlobal is how many INIT ACKs all sources get per second
 	// together; default none (negative or zero: no global limit). A global
 	// limit turns a flood from forged addresses into a denial of service
@@ -54,9 +66,11 @@ type ReplyLimits struct {
 
 // Defaults of ReplyLimits.
 const (
-	DefaultOOTBPerSource    = 10
-	DefaultOOTBGlobal       = 1000
-	DefaultInitAckPerSource = 1000
+	DefaultOOTBPerSource     = 10
+	DefaultOOTBGlobal        = 1000
+	DefaultInitAckPerSource  = 1000
+	DefaultInitAckPerPort    = 10
+	DefaultInitAckPortGlobal = 1000
 )
 
 func (l ReplyLimits) withDefaults() ReplyLimits {
@@ -68,6 +82,8 @@ func (l ReplyLimits) withDefaults() ReplyLimits {
 	def(&l.OOTBPerSource, DefaultOOTBPerSource)
 	def(&l.OOTBGlobal, DefaultOOTBGlobal)
 	def(&l.InitAckPerSource, DefaultInitAckPerSource)
+	def(&l.InitAckPerPort, DefaultInitAckPerPort)
+	def(&l.InitAckPortGlobal, DefaultInitAckPortGlobal)
 	def(&l.InitAckGlobal, -1)
 	return l
 }
@@ -116,13 +132,29 @@ func gcra(tat, now int64, rate int) (int64, bool) {
 // global bucket and from each of src's that has one. A source alone in
 // its buckets keeps them in step and gets exactly perSource a second.
 func (l *replyLimiter) allow(now time.Time, src netip.Addr, perSource, global int) bool {
+	return l.take(now, src, 0, perSource, global) == taken
+}
+
+// A take's outcome.
+const (
+	taken      = iota // the reply fits; its tokens are taken
+	sourceFull        // the source's buckets are empty; nothing taken
+	globalFull        // the global bucket is empty; nothing taken
+)
+
+// take is allow for the source (a, port), telling why a reply does not
+// fit. Tables keyed by address alone use port 0.
+func (l *replyLimiter) take(now time.Time, a netip.Addr, port uint16, perSource, global int) int {
 	ns := now.UnixNano()
-	i, j := l.slots2(src)
+	g, okg := gcra(l.global, ns, global)
+	if !okg {
+		return globalFull
+	}
+	i, j := l.slots2(a, port)
 	si, oki := gcra(l.slots[i], ns, perSource)
 	sj, okj := gcra(l.slots[j], ns, perSource)
-	g, okg := gcra(l.global, ns, global)
-	if !(oki || okj) || !okg {
-		return false
+	if !oki && !okj {
+		return sourceFull
 	}
 	// A full bucket is left as it is: charging it would push it past a
 	// bucket's worth, which gcra takes for a clock stepping back.
@@ -133,14 +165,21 @@ func (l *replyLimiter) allow(now time.Time, src netip.Addr, perSource, global in
 		l.slots[j] = sj
 	}
 	l.global = g
-	return true
+	return taken
 }
 
-// slots2 is the pair of buckets of address a.
-func (l *replyLimiter) slots2(a netip.Addr) (int, int) {
+// takeGlobal takes a token from the global bucket if it has one.
+func (l *replyLimiter) takeGlobal(now time.Time, global int) {
+	if g, ok := gcra(l.global, now.UnixNano(), global); ok {
+		l.global = g
+	}
+}
+
+// slots2 is the pair of buckets of source (a, port).
+func (l *replyLimiter) slots2(a netip.Addr, port uint16) (int, int) {
 	b := a.Unmap().As16()
 	h := mix64(binary.BigEndian.Uint64(b[:8]) ^ l.key[0])
-	h = mix64(h ^ binary.BigEndian.Uint64(b[8:]) ^ l.key[1])
+	h = mix64(h ^ binary.BigEndian.Uint64(b[8:]) ^ l.key[1] ^ uint64(port)<<48)
 	return int(h % limiterSlots), int((h >> 32) % limiterSlots)
 }
 
