@@ -58,6 +58,15 @@ func listenSplit(ctx context.Context, laddr netip.AddrPort) (*Conn, *Conn, error
 	if err != nil {
 		return main, nil, nil
 	}
+	// The INIT queue absorbs the reader's stalls under a flood: with
+	// net.core.rmem_max's 4 MiB it overflowed now and then at 140,000
+	// INITs a second, each loss costing a client a 1 s RTO. Root (or
+	// CAP_NET_ADMIN) may exceed rmem_max; others get up to rmem_max.
+	_ = inits.sys.rc.Control(func(fd uintptr) {
+		if unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, InitSocketBuffer) != nil {
+			_ = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, InitSocketBuffer)
+		}
+	})
 	var serr error
 	if err := main.sys.rc.Control(func(fd uintptr) {
 		prog := unix.SockFprog{Len: uint16(len(steerInits)), Filter: &steerInits[0]}

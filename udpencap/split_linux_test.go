@@ -5,8 +5,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"net/netip"
+	"os"
 	"syscall"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestListenSplit sends datagrams with and without a verification tag to
@@ -39,6 +42,16 @@ func TestListenSplit(t *testing.T) {
 				}
 			}
 			defer closeBoth()
+			if os.Geteuid() == 0 {
+				var got int
+				inits.sys.rc.Control(func(fd uintptr) {
+					got, _ = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF)
+				})
+				// Linux reports twice what was set (its bookkeeping).
+				if got < InitSocketBuffer {
+					t.Errorf("INIT socket's receive buffer %d bytes as root, want at least %d", got, InitSocketBuffer)
+				}
+			}
 			port := main.LocalAddr().Port()
 			if inits.LocalAddr().Port() != port {
 				t.Fatalf("inits on port %d, main on %d", inits.LocalAddr().Port(), port)

@@ -44,6 +44,12 @@ const DefaultPort = 9899
 // capped by net.core.rmem_max and wmem_max); that is not an error.
 const SocketBuffer = 4 << 20
 
+// InitSocketBuffer is the receive buffer requested for ListenSplit's INIT
+// socket, above net.core.rmem_max where the process may (Linux:
+// SO_RCVBUFFORCE, with CAP_NET_ADMIN); the kernel holds it only while
+// INITs are queued. Measured in docs/benchmarks.md ("INIT flood").
+const InitSocketBuffer = 16 << 20
+
 // ErrZeroPort is returned by WriteBatch for a message addressed to UDP
 // port zero.
 var ErrZeroPort = errors.New("udpencap: UDP port 0 is not a valid encapsulation port")
