@@ -54,6 +54,8 @@ func newChunk(t Type) decoder {
 		return new(AsconfChunk)
 	case TypeAsconfAck:
 		return new(AsconfAckChunk)
+	case TypePad:
+		return new(PadChunk)
 	}
 	return new(UnknownChunk)
 }

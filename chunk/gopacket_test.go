@@ -20,8 +20,8 @@ func TestGopacketCrossCheck(t *testing.T) {
 	h := Header{SrcPort: 9899, DstPort: 5432, VerificationTag: 0xcafef00d}
 	for _, c := range sampleChunks() {
 		switch c.(type) {
-		case *UnknownChunk, *AuthChunk, *AsconfChunk, *AsconfAckChunk:
-			continue // gopacket decodes no AUTH (RFC 4895) or ASCONF (RFC 5061) chunks
+		case *UnknownChunk, *AuthChunk, *AsconfChunk, *AsconfAckChunk, *PadChunk:
+			continue // gopacket decodes no AUTH (RFC 4895), ASCONF (RFC 5061) or PAD (RFC 4820) chunks
 		}
 		pkt := (&Packet{Header: h, Chunks: []Chunk{c}}).Append(nil)
 		p := gopacket.NewPacket(pkt, layers.LayerTypeSCTP, gopacket.Default)

@@ -39,6 +39,9 @@ func sampleChunks() []Chunk {
 		&SackChunk{CumTSNAck: 5, AdvRecvWindow: 1, DupTSNs: []uint32{4, 3}},
 		&HeartbeatChunk{Info: []byte("hb-info-123")},
 		&HeartbeatAckChunk{Info: []byte("hb-info-123")},
+		&PadChunk{N: 0},
+		&PadChunk{N: 1},
+		&PadChunk{N: 1331},
 		&AbortChunk{T: true, Causes: []Cause{
 			UserInitiatedAbortCause{Reason: []byte("bye")},
 			InvalidStreamIDCause{StreamID: 7},
