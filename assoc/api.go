@@ -78,8 +78,16 @@ type Config struct {
 	LocalAddrs []netip.Addr
 
 	// MTU is the largest SCTP packet (common header and chunks, no UDP or
-	// IP header) sent on a path, default 1200.
+	// IP header) sent on a path, default 1200. With MaxMTU it is where
+	// path MTU discovery starts (BASE_PLPMTU), and DATA chunks are always
+	// cut to fit it.
 	MTU int
+
+	// MaxMTU, when above MTU, turns on path MTU discovery (RFC 8899):
+	// each path probes for the largest packet it carries, up to MaxMTU,
+	// and bundles DATA chunks up to that size. Default 0: every packet
+	// is at most MTU.
+	MaxMTU int
 
 	// Rand supplies verification tags, initial TSNs and nonces, default
 	// crypto/rand. Tests pass a seeded source for reproducible runs.
@@ -241,6 +249,7 @@ type PathStats struct {
 	Ssthresh int
 	Flight   int
 	Errors   int
+	MTU      int // PLPMTU: the largest packet sent on it (Config.MTU without discovery)
 }
 
 // Stats is a snapshot of an association's counters.
@@ -257,5 +266,6 @@ type Stats struct {
 	FastRetransmits uint64
 	T3Expiries      uint64
 	AuthDropped     uint64 // chunks dropped for a missing or wrong AUTH (RFC 4895 6.3)
+	PMTUBlackHoles  uint64 // paths that fell back to Config.MTU (RFC 8899 4.3)
 	Paths           []PathStats
 }

@@ -515,7 +515,7 @@ func (a *Association) close(err error) {
 	a.closeErr = err
 	a.timers = timers{}
 	for _, p := range a.paths {
-		p.t3, p.hbDeadline = time.Time{}, time.Time{}
+		p.t3, p.hbDeadline, p.plp.deadline = time.Time{}, time.Time{}, time.Time{}
 		p.flight, p.probe = 0, nil // the outstanding chunks go with tx.clear
 	}
 	a.failUnsent()
@@ -605,7 +605,7 @@ func (a *Association) Stats() Stats {
 			ID: p.id, Local: p.local, Addr: p.addr, State: p.state, Heard: p.lastHeard,
 			Active: p.state == PathActive, Primary: i == a.primary, Data: p == data,
 			SRTT: p.srtt, RTO: p.rto, Cwnd: p.cwnd, Ssthresh: p.ssthresh,
-			Flight: p.flight, Errors: p.errors,
+			Flight: p.flight, Errors: p.errors, MTU: p.mtu,
 		}
 	}
 	return s

@@ -196,6 +196,7 @@ func (a *Association) processSack(now time.Time, s *chunk.SackChunk) {
 			t.rtxPending--
 		}
 		ch.path.ackedBytes += len(ch.d.UserData)
+		ch.path.plp.blackHole = 0
 		if ch.path.probe == ch {
 			// 6.3.1 C4, C5: one measurement per round trip, and (Karn)
 			// never from a retransmitted chunk; a retransmission clears
@@ -278,7 +279,7 @@ func (a *Association) processSack(now time.Time, s *chunk.SackChunk) {
 				t.fastRecovery = true
 				t.recoverTSN = t.nextTSN - 1
 				p := ch.path
-				p.ssthresh = max(p.cwnd/2, 4*a.cfg.MTU)
+				p.ssthresh = max(p.cwnd/2, 4*p.mtu)
 				p.cwnd = p.ssthresh
 				p.partialBytesAcked = 0
 			}
@@ -307,14 +308,14 @@ func (a *Association) processSack(now time.Time, s *chunk.SackChunk) {
 				// outstanding DATA chunk(s) acknowledged and (2) the
 				// destination's path MTU", and only when fully using cwnd.
 				if full {
-					p.cwnd += min(ackd, a.cfg.MTU)
+					p.cwnd += min(ackd, p.mtu)
 				}
 			} else {
 				// Congestion avoidance: one MTU per cwnd of acked bytes.
 				p.partialBytesAcked += ackd
 				if p.partialBytesAcked >= p.cwnd && full {
 					p.partialBytesAcked -= p.cwnd
-					p.cwnd += a.cfg.MTU
+					p.cwnd += p.mtu
 				}
 			}
 		}
@@ -381,12 +382,13 @@ func (a *Association) onT3Timeout(p *path, now time.Time) {
 		return
 	}
 	// E1: "ssthresh = max(cwnd/2, 4*MTU), cwnd = 1*MTU".
-	p.ssthresh = max(p.cwnd/2, 4*a.cfg.MTU)
-	p.cwnd = a.cfg.MTU
+	p.ssthresh = max(p.cwnd/2, 4*p.mtu)
+	p.cwnd = p.mtu
 	p.partialBytesAcked = 0
 	// E2: back off the timer.
 	a.backoffRTO(p)
 	t.fastRecovery = false
+	a.plpT3(p, now)
 }
 
 // canSendNew says whether a new DATA chunk of n bytes may go to p now:

@@ -100,7 +100,14 @@ func (a *Association) replySource(local netip.Addr) netip.Addr {
 
 func (a *Association) handleHeartbeatAck(now time.Time, c chunk.Raw) {
 	var ack chunk.HeartbeatAckChunk
-	if err := ack.Unmarshal(c); err != nil || len(ack.Info) != 16 {
+	if err := ack.Unmarshal(c); err != nil {
+		return
+	}
+	if len(ack.Info) == plpInfoLen {
+		a.handlePLPAck(now, ack.Info)
+		return
+	}
+	if len(ack.Info) != 16 {
 		return
 	}
 	nonce := binary.BigEndian.Uint64(ack.Info[:8])

@@ -76,6 +76,9 @@ type path struct {
 	lastData      time.Time // last DATA sent here, for idleness
 	lastHeard     time.Time // last packet of this association that arrived over this path
 	gone          bool      // its local address is being deleted (ASCONF): out of use for good
+
+	mtu int     // PLPMTU: the largest packet sent here (Config.MTU until discovery raises it)
+	plp plpmtud // path MTU discovery (plpmtud.go)
 }
 
 // usable reports whether data may go to p: active, or potentially failed
@@ -90,6 +93,7 @@ func (a *Association) newPath(addr netip.AddrPort, local netip.Addr, state PathS
 		local: local.Unmap(),
 		state: state,
 		rto:   a.cfg.RTOInitial,
+		mtu:   a.cfg.MTU,
 	}
 	a.nextPathID++
 	// Section 7.2.1: "The initial cwnd before data transmission or after a
@@ -103,6 +107,7 @@ func (a *Association) newPath(addr netip.AddrPort, local netip.Addr, state PathS
 		p.ssthresh = 1 << 30
 	}
 	a.scheduleHeartbeat(p, now)
+	a.plpStart(p, now)
 	return p
 }
 

@@ -49,6 +49,7 @@ func (a *Association) NextTimeout() time.Time {
 	for _, p := range a.paths {
 		next = earliest(next, p.t3)
 		next = earliest(next, p.hbDeadline)
+		next = earliest(next, p.plp.deadline)
 	}
 	return next
 }
@@ -91,6 +92,10 @@ func (a *Association) HandleTimeout(now time.Time) {
 		if !p.hbDeadline.IsZero() && !p.hbDeadline.After(now) {
 			p.hbDeadline = time.Time{}
 			a.onHeartbeatTimer(p, now)
+		}
+		if !p.plp.deadline.IsZero() && !p.plp.deadline.After(now) && a.state != StateClosed {
+			p.plp.deadline = time.Time{}
+			a.onPLPTimer(p, now)
 		}
 	}
 

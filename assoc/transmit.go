@@ -6,7 +6,7 @@ import (
 	"github.com/pgsctp/pgsctp/chunk"
 )
 
-// PollTransmit fills buf (at least Config.MTU bytes) with the next packet to
+// PollTransmit fills buf (at least max(Config.MTU, Config.MaxMTU) bytes) with the next packet to
 // send, if any. Control chunks go first, as section 6.10 asks ("control
 // chunks MUST be placed first in the packet"), then a SACK, then DATA.
 func (a *Association) PollTransmit(now time.Time, buf []byte) (Transmit, bool) {
@@ -23,10 +23,6 @@ func (a *Association) PollTransmit(now time.Time, buf []byte) (Transmit, bool) {
 	}
 	if a.state == StateClosed || len(a.paths) == 0 {
 		return Transmit{}, false
-	}
-	room := min(a.cfg.MTU, cap(buf))
-	if a.auth.bundleAuth {
-		room -= a.authLen() // the peer wants chunks we bundle authenticated
 	}
 	// A SACK goes where the DATA it acknowledges came from (6.4); if
 	// that is not where data goes now, it gets a packet of its own.
@@ -47,9 +43,10 @@ func (a *Association) PollTransmit(now time.Time, buf []byte) (Transmit, bool) {
 	// to it (RFC 9260 8.4; Linux answers with ABORT). It rides with p.
 	if r.sackNow && r.sackPath != nil && r.sackPath != p && !r.sackPath.gone {
 		b := a.header(buf)
-		b = a.appendSack(b, room)
+		b = a.appendSack(b, a.room(r.sackPath, buf))
 		return a.finish(r.sackPath, b), true
 	}
+	room := a.room(p, buf)
 	b := a.header(buf)
 	empty := len(b)
 	if a.sendCookieEcho && a.state == StateCookieEchoed {
@@ -88,6 +85,17 @@ func (a *Association) PollTransmit(now time.Time, buf []byte) (Transmit, bool) {
 		return Transmit{}, false
 	}
 	return a.finish(p, b), true
+}
+
+// room is how many bytes a packet for p may take in buf: the path's
+// PLPMTU, less an AUTH chunk if the peer wants chunks we bundle
+// authenticated.
+func (a *Association) room(p *path, buf []byte) int {
+	room := min(p.mtu, cap(buf))
+	if a.auth.bundleAuth {
+		room -= a.authLen()
+	}
+	return room
 }
 
 func (a *Association) header(buf []byte) []byte {

@@ -1,6 +1,7 @@
 package assoctest
 
 import (
+	"cmp"
 	"unsafe"
 
 	"github.com/pgsctp/pgsctp/assoc"
@@ -155,8 +156,8 @@ func aliases(b, buf []byte) bool {
 	return p >= lo && p+uintptr(len(b)) <= lo+uintptr(len(buf))
 }
 
-// pathLoad is a path's bytes in flight and congestion window.
-type pathLoad struct{ flight, cwnd int }
+// pathLoad is a path's bytes in flight, congestion window and PLPMTU.
+type pathLoad struct{ flight, cwnd, mtu int }
 
 // flightCwnd is each path's load, keyed by "local>peer", and the sums
 // over the paths (key ""), for a single path whose ladder entries carry no
@@ -167,9 +168,10 @@ func (s *Peer) flightCwnd(a *assoc.Association) map[string]pathLoad {
 	m := make(map[string]pathLoad, len(st.Paths)+1)
 	var sum pathLoad
 	for _, ps := range st.Paths {
-		m[ps.Local.String()+">"+ps.Addr.Addr().String()] = pathLoad{ps.Flight, ps.Cwnd}
+		m[ps.Local.String()+">"+ps.Addr.Addr().String()] = pathLoad{ps.Flight, ps.Cwnd, ps.MTU}
 		sum.flight += ps.Flight
 		sum.cwnd += ps.Cwnd
+		sum.mtu = max(sum.mtu, ps.MTU)
 	}
 	m[""] = sum
 	return m
@@ -218,9 +220,9 @@ func (s *Peer) checkRuleB(a *assoc.Association, loads map[string]pathLoad) {
 	if !ok {
 		l = loads[""]
 	}
-	flight, cwnd := l.flight, l.cwnd
-	if fresh && flight >= cwnd+s.res.mtu-1 {
+	flight, cwnd, mtu := l.flight, l.cwnd, cmp.Or(l.mtu, s.res.mtu)
+	if fresh && flight >= cwnd+mtu-1 {
 		s.p.Fatalf("assoctest: %s sent new DATA with %d bytes outstanding and cwnd %d (RFC 9260 6.1 rule B: not with cwnd + PMTU - 1 = %d or more)",
-			s.Name, flight, cwnd, cwnd+s.res.mtu-1)
+			s.Name, flight, cwnd, cwnd+mtu-1)
 	}
 }

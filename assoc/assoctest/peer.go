@@ -81,6 +81,9 @@ func newPeer(p *Pair, name string, addr netip.AddrPort, cfg assoc.Config, out *L
 	if r.mtu == 0 {
 		r.mtu = 1200
 	}
+	// With path MTU discovery a packet may be as large as the search
+	// goes (wireCheck); rule B takes each path's own PLPMTU.
+	r.mtu = max(r.mtu, cfg.MaxMTU)
 	if r.sendBuffer == 0 {
 		r.sendBuffer = 1 << 20
 	}

@@ -1,0 +1,145 @@
+package assoctest_test
+
+import (
+	"bytes"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/pgsctp/pgsctp/assoc"
+	"github.com/pgsctp/pgsctp/assoc/assoctest"
+	"github.com/pgsctp/pgsctp/chunk"
+)
+
+// plpConfig turns on path MTU discovery from the 1200-byte base up to a
+// jumbo frame.
+func plpConfig() assoc.Config {
+	c := mhConfig()
+	c.MTU, c.MaxMTU = 1200, 9000
+	return c
+}
+
+// dataPackets returns the sizes of the packets in direction dir that
+// carry DATA, and how many of them the link refused as too large.
+func dataPackets(p *assoctest.Pair, dir assoctest.Direction) (sizes []int, tooBig int) {
+	for _, e := range p.Ladder.Packets(dir, chunk.TypeData) {
+		if e.Fate == "dropped: larger than link MTU" {
+			tooBig++
+			continue
+		}
+		sizes = append(sizes, len(e.Data))
+	}
+	return sizes, tooBig
+}
+
+// RFC 8899 section 6.2 for SCTP: probes are HEARTBEATs padded with a PAD
+// chunk (RFC 4820) to the size under test. A network that carries 4000
+// bytes, under hosts that could send 9000: the binary search from the
+// 1200-byte base ends at exactly 4000 (a probe of 4000 passes, 4012 does
+// not, and the bounds are within 16 bytes), each failed size costing
+// MAX_PROBES = 3 lost probes and no path error. Then a 64 KiB message
+// goes in packets of three 1188-byte DATA chunks (they are cut for the
+// base), none refused by the link.
+func TestPLPMTUDSearch(t *testing.T) {
+	p := assoctest.New(t, assoctest.Options{
+		A: plpConfig(), Z: plpConfig(),
+		AZ: assoctest.LinkConfig{Delay: 10 * ms, MTU: 4000}, ZA: assoctest.LinkConfig{Delay: 10 * ms, MTU: 4000},
+	})
+	connect(t, p)
+	done := func() bool {
+		return p.A.Stats().Paths[0].MTU == 4000 && p.Z.Stats().Paths[0].MTU == 4000
+	}
+	if !p.RunUntil(done, time.Minute) {
+		t.Fatalf("no PLPMTU of 4000 after a minute: A %d, Z %d", p.A.Stats().Paths[0].MTU, p.Z.Stats().Paths[0].MTU)
+	}
+	p.Advance(10 * time.Second) // the search ends; nothing may move it
+	for _, side := range []*assoctest.Peer{p.A, p.Z} {
+		ps := side.Stats().Paths[0]
+		if ps.MTU != 4000 || ps.State != assoc.PathActive || ps.Errors != 0 {
+			t.Errorf("%s's path after the search: MTU %d, %v, %d errors; want 4000, active, 0", side.Name, ps.MTU, ps.State, ps.Errors)
+		}
+	}
+	probes, lost := 0, 0
+	for _, e := range p.Ladder.Packets(assoctest.AtoZ, chunk.TypePad) {
+		probes++
+		if n := len(e.Data); n%4 != 0 || n < 1200 || n > 9000 {
+			t.Errorf("probe of %d bytes: want a multiple of 4 in [1200, 9000]", n)
+		}
+		if !e.Has(chunk.TypeHeartbeat) {
+			t.Errorf("a PAD chunk without a HEARTBEAT: %v", e.Types())
+		}
+		if !e.Delivered() {
+			lost++
+		}
+	}
+	// Sizes tried: 9000 and 5100 (refused, 3 probes each), 3148 and
+	// 3636 and 3880 and 4000 (pass), 4124, 4060, 4028 and 4012 (refused).
+	if lost != 3*6 || probes != lost+4 {
+		t.Errorf("A sent %d probes, %d lost; want 22 and 18", probes, lost)
+	}
+
+	msg := bytes.Repeat([]byte("plpmtud "), 8192)
+	if err := p.A.Send(1, 0, msg, assoc.SendOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if !p.RunUntil(func() bool { return len(p.Z.Received(1)) == len(msg) }, time.Minute) {
+		t.Fatalf("Z received %d of %d bytes", len(p.Z.Received(1)), len(msg))
+	}
+	sizes, tooBig := dataPackets(p, assoctest.AtoZ)
+	if tooBig != 0 {
+		t.Errorf("%d DATA packets larger than the link's 4000 bytes", tooBig)
+	}
+	full := chunk.HeaderLen + 3*(chunk.DataHeaderLen+1200-chunk.HeaderLen-chunk.DataHeaderLen)
+	if n := slices.Max(sizes); n != full {
+		t.Errorf("largest DATA packet %d bytes, want %d (three base-sized chunks); sizes %v", n, full, sizes)
+	}
+}
+
+// RFC 8899 section 4.3, black holes: the network stops carrying the
+// PLPMTU mid-transfer (a link's MTU drops from 9000 to 1300 without a
+// word). The DATA packets above 1300 vanish; after two T3-rtx expiries the
+// path falls back to the 1200-byte base, the data goes through, and a new
+// search settles within 16 bytes below 1300.
+func TestPLPMTUDBlackHole(t *testing.T) {
+	p := assoctest.New(t, assoctest.Options{
+		A: plpConfig(), Z: plpConfig(),
+		AZ: assoctest.LinkConfig{Delay: 10 * ms}, ZA: assoctest.LinkConfig{Delay: 10 * ms},
+	})
+	connect(t, p)
+	if !p.RunUntil(func() bool { return p.A.Stats().Paths[0].MTU == 9000 }, time.Minute) {
+		t.Fatalf("A's PLPMTU %d, want the ceiling 9000 on a link without a limit", p.A.Stats().Paths[0].MTU)
+	}
+	p.AZ.MTU = 1300
+	msg := bytes.Repeat([]byte("black hole "), 20000)
+	if err := p.A.Send(1, 0, msg, assoc.SendOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if !p.RunUntil(func() bool { return len(p.Z.Received(1)) == len(msg) }, 5*time.Minute) {
+		t.Fatalf("Z received %d of %d bytes through the black hole", len(p.Z.Received(1)), len(msg))
+	}
+	st := p.A.Stats()
+	if st.PMTUBlackHoles != 1 {
+		t.Errorf("PMTUBlackHoles %d, want 1", st.PMTUBlackHoles)
+	}
+	if st.State != assoc.StateEstablished {
+		t.Fatalf("association %v after the black hole", st.State)
+	}
+	p.Advance(time.Minute)
+	if m := p.A.Stats().Paths[0].MTU; m > 1300 || m < 1300-16 {
+		t.Errorf("PLPMTU %d after the new search, want within 16 bytes below 1300", m)
+	}
+}
+
+// Without MaxMTU nothing changes: no probe, every packet within the MTU.
+func TestPLPMTUDOff(t *testing.T) {
+	p := assoctest.New(t, assoctest.Options{A: mhConfig(), Z: mhConfig(),
+		AZ: assoctest.LinkConfig{Delay: 10 * ms}, ZA: assoctest.LinkConfig{Delay: 10 * ms}})
+	connect(t, p)
+	p.Advance(time.Minute)
+	if n := p.Ladder.Count(assoctest.AtoZ, chunk.TypePad) + p.Ladder.Count(assoctest.ZtoA, chunk.TypePad); n != 0 {
+		t.Errorf("%d PAD chunks without MaxMTU", n)
+	}
+	if m := p.A.Stats().Paths[0].MTU; m != 1200 {
+		t.Errorf("PLPMTU %d without MaxMTU, want the 1200 default", m)
+	}
+}
