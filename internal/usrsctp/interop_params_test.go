@@ -1,6 +1,7 @@
 package usrsctp_test
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 	"sync"
@@ -45,7 +46,8 @@ func initParams(c rawChunk) ([]tlv, error) {
 	if len(c.Value) < 16 {
 		return nil, fmt.Errorf("INIT value of %d bytes", len(c.Value))
 	}
-	return parseTLVs(c.Value[16:])
+	// A copy: the relay reads the next datagram into the same buffer.
+	return parseTLVs(bytes.Clone(c.Value[16:]))
 }
 
 func types(ps []tlv) []uint16 {
