@@ -119,9 +119,13 @@ func (a *Association) onPLPTimer(p *path, now time.Time) {
 	case pr.state == plpComplete:
 		a.plpStart(p, now)
 		return
-	case p.state != PathActive:
+	case p.state != PathActive || !p.measured:
 		// A probe lost on a failing path would say nothing of its
-		// MTU: wait until the path is back.
+		// MTU: wait until the path is back. And not before the path
+		// has a round trip measured (a SACK or HEARTBEAT ACK): then
+		// the peer is surely established, and a HEARTBEAT cannot stand
+		// in for a lost COOKIE ACK at a peer that takes any packet as
+		// one (usrsctp does).
 		pr.outstanding, pr.count = false, 0
 		pr.deadline = now.Add(p.rto)
 		return

@@ -2,6 +2,7 @@ package sctp
 
 import (
 	"log/slog"
+	"net"
 	"net/netip"
 	"time"
 
@@ -113,7 +114,13 @@ type Config struct {
 //   - Path.Max.Retrans 8 (RFC: 5): with the shorter RTO a path is still
 //     declared inactive only after about 50s of silence, and the
 //     association is given up only when every path is, as with RFC
-//     defaults and an RTO of 1s.
+//     defaults and an RTO of 1s;
+//   - path MTU discovery (RFC 8899; the core leaves it off): Assoc.MaxMTU
+//     defaults to the largest MTU among the host's interfaces that are up,
+//     less IPv4 and UDP headers, at most 9216 (the largest datagram a
+//     socket reads), so each path grows from the 1200-byte base to what it
+//     carries; the cost is a few HEARTBEATs per path at the start and every
+//     10 minutes. A negative Assoc.MaxMTU turns it off.
 const (
 	DefaultRTOMin         = 100 * time.Millisecond
 	DefaultDelayedAck     = 20 * time.Millisecond
@@ -147,6 +154,10 @@ func resolve(c *Config) *settings {
 	if s.Assoc.PathMaxRetrans == 0 {
 		s.Assoc.PathMaxRetrans = DefaultPathMaxRetrans
 	}
+	if s.Assoc.MaxMTU == 0 {
+		s.Assoc.MaxMTU = interfaceMaxMTU()
+	}
+	s.Assoc.MaxMTU = min(s.Assoc.MaxMTU, maxDatagram) // what a peer like us reads
 	if s.MaxWriteMessage <= 0 {
 		s.MaxWriteMessage = 64 << 10
 	}
@@ -174,8 +185,27 @@ func resolve(c *Config) *settings {
 
 // mtu is the largest packet the core writes.
 func (s *settings) mtu() int {
+	base := 1200
 	if s.Assoc.MTU > 0 {
-		return s.Assoc.MTU
+		base = s.Assoc.MTU
 	}
-	return 1200
+	return max(base, min(s.Assoc.MaxMTU, maxDatagram))
+}
+
+// interfaceMaxMTU is the default search ceiling of path MTU discovery:
+// the largest MTU of the host's interfaces that are up, less the IPv4 and
+// UDP headers, at most maxDatagram; 0 (off) when they cannot be listed.
+// A path whose own MTU is smaller finds out with a few lost probes.
+func interfaceMaxMTU() int {
+	ifs, err := net.Interfaces()
+	if err != nil {
+		return 0
+	}
+	best := 0
+	for _, i := range ifs {
+		if i.Flags&net.FlagUp != 0 {
+			best = max(best, i.MTU-20-8)
+		}
+	}
+	return min(best, maxDatagram)
 }

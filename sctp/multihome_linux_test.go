@@ -190,3 +190,59 @@ func TestLabSharedPathFate(t *testing.T) {
 		}
 	}
 }
+
+// Path MTU discovery (RFC 8899) over real kernels: the client's link
+// carries 9000-byte frames, the server's 4000. Both ends search from the
+// 1200-byte base; the client's probes above 4000 are dropped by the
+// router (they carry DF), the server's fail at its own interface
+// (EMSGSIZE), and each end settles within 16 bytes below 3972, the UDP
+// payload of a 4000-byte IPv4 packet, with no path error. A 1 MiB echo
+// then crosses intact.
+func TestLabPathMTU(t *testing.T) {
+	lab := netns.NewLabT(t, netns.LabConfig{ClientLinks: 1, ServerLinks: 1})
+	ctx := testCtx(t)
+	cl, sl := lab.ClientLinks[0], lab.ServerLinks[0]
+	for _, c := range []struct {
+		ns  *netns.NS
+		dev string
+		mtu string
+	}{{lab.Client, cl.Dev, "9000"}, {lab.Router, cl.RouterDev, "9000"}, {lab.Server, sl.Dev, "4000"}, {lab.Router, sl.RouterDev, "4000"}} {
+		if err := c.ns.Run(ctx, "ip", "link", "set", "dev", c.dev, "mtu", c.mtu); err != nil {
+			t.Fatal(err)
+		}
+	}
+	client, server := labPair(t, lab, sl.Addr.String()+":5432", nil)
+	const want = 4000 - 20 - 8
+	settled := func(a *Association) bool {
+		m := a.Stats().Paths[0].MTU
+		return m > want-16 && m <= want
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for !settled(client) || !settled(server) {
+		if time.Now().After(deadline) {
+			t.Fatalf("PLPMTU: client %+v, server %+v; want within 16 bytes below %d", client.Stats().Paths, server.Stats().Paths, want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Logf("PLPMTU: client %d, server %d", client.Stats().Paths[0].MTU, server.Stats().Paths[0].MTU)
+	for name, a := range map[string]*Association{"client": client, "server": server} {
+		if p := a.Stats().Paths[0]; p.State != assoc.PathActive || p.Errors != 0 {
+			t.Errorf("%s's path after the search: %+v, want active with no error", name, p)
+		}
+	}
+	echoStream(t, server)
+	st, err := client.OpenStream(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent := bytes.Repeat([]byte("path mtu "), 1<<20/9)
+	go st.Write(sent)
+	got := make([]byte, len(sent))
+	st.SetReadDeadline(time.Now().Add(30 * time.Second))
+	if _, err := io.ReadFull(st, got); err != nil {
+		t.Fatalf("echo: %v", err)
+	}
+	if !bytes.Equal(sent, got) {
+		t.Fatal("echo differs")
+	}
+}

@@ -195,6 +195,17 @@ func (s *sysConn) init(uc *net.UDPConn) error {
 	if serr != nil {
 		return serr
 	}
+	// Don't fragment, whatever the kernel learnt of the path: SCTP finds
+	// the path MTU itself (RFC 8899 PLPMTUD wants probes sent with DF and
+	// not cut by the host), and a datagram larger than the interface
+	// fails with EMSGSIZE, which write counts as a lost packet. Best
+	// effort: IP_MTU_DISCOVER also covers IPv4 on a dual-stack socket.
+	_ = rc.Control(func(fd uintptr) {
+		_ = unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_MTU_DISCOVER, unix.IP_PMTUDISC_PROBE)
+		if domain == unix.AF_INET6 {
+			_ = unix.SetsockoptInt(int(fd), unix.IPPROTO_IPV6, unix.IPV6_MTU_DISCOVER, unix.IPV6_PMTUDISC_PROBE)
+		}
+	})
 	s.rc = rc
 	s.v6 = domain == unix.AF_INET6
 	s.rx.recv, s.rx.send = s.rx.recvmmsg, s.rx.sendmmsg

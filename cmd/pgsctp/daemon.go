@@ -153,6 +153,7 @@ func sctpConfig(v *config.Values, log *slog.Logger) *sctp.Config {
 	a.RecvWindow = uint32(v.Int("sctp_receive_window"))
 	a.SendBuffer = int(v.Int("sctp_send_buffer"))
 	a.MTU = int(v.Int("sctp_mtu"))
+	a.MaxMTU = int(v.Int("sctp_max_mtu"))
 	a.Logger = log.With("component", "sctp")
 	return c
 }

@@ -69,6 +69,7 @@ func TestDefaults(t *testing.T) {
 		{"sctp_pf_retrans", v.Int("sctp_pf_retrans"), int64(0)},
 		{"sctp_receive_window", v.Int("sctp_receive_window"), int64(1 << 20)},
 		{"sctp_mtu", v.Int("sctp_mtu"), int64(1200)},
+		{"sctp_max_mtu", v.Int("sctp_max_mtu"), int64(0)},
 		{"sctp_max_inbound_streams", v.Int("sctp_max_inbound_streams"), int64(65535)},
 	}
 	for _, c := range checks {

@@ -142,6 +142,10 @@ func sctpSettings() []*Setting {
 			Description: "most user data queued for sending per association before writes block"},
 		{Name: "sctp_mtu", Type: Int, Unit: "B", Default: "1200", Min: 512, Max: 9216, Context: Reload,
 			Description: "largest SCTP packet (UDP payload) sent; 1200 fits the IPv6 minimum MTU with IP and UDP headers"},
+		// RFC 8899: each path searches from sctp_mtu up to this; DATA
+		// chunks stay cut for sctp_mtu, larger packets bundle more.
+		{Name: "sctp_max_mtu", Type: Int, Unit: "B", Default: "0", Min: -1, Max: 9216, Context: Reload,
+			Description: "largest SCTP packet path MTU discovery searches for; 0: the largest local interface MTU less IPv4 and UDP headers (at most 9216), -1: no discovery, sctp_mtu only"},
 		// RFC 9260 section 5.1.3 (paraphrased) wants the cookie's secret
 		// key changed reasonably often, and lets the cookie's timestamp
 		// pick the key that checks it. One hour keeps a stolen key useful

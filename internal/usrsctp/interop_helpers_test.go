@@ -80,6 +80,10 @@ func (e *env) fastConfig() *sctp.Config {
 	c.Assoc.RTOInitial = 300 * time.Millisecond
 	c.Assoc.RTOMin = 200 * time.Millisecond
 	c.Assoc.RTOMax = time.Second
+	// The loss scenarios drop the Nth packet of a kind, counted as one
+	// DATA chunk a packet: no path MTU discovery, whose probes and
+	// bundling would change the counts (TestLabPathMTU tests it).
+	c.Assoc.MaxMTU = -1
 	return c
 }
 
