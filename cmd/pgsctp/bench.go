@@ -64,6 +64,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		duration    = fs.Duration("duration", bench.DefaultDuration, "client: how long to send")
 		messages    = fs.Int("messages", 0, "client: send exactly `N` messages (or round trips) instead of for --duration")
 		mtu         = fs.Int("mtu", 0, fmt.Sprintf("largest SCTP packet in `bytes` this side sends (default the sctp default, 1200; at most %d, the largest datagram pgsctp receives)", maxBenchMTU))
+		maxMTU      = fs.Int("max-mtu", 0, fmt.Sprintf("largest SCTP packet in `bytes` path MTU discovery searches for (default the sctp default: the largest interface MTU less IPv4 and UDP headers, at most %d; -1: no discovery)", maxBenchMTU))
 		asJSON      = fs.Bool("json", false, "print one JSON object (server: one per session and line)")
 		cpuProfile  = fs.String("cpuprofile", "", "write a CPU profile of this process to `file` (client: the run; server: until it stops)")
 	)
@@ -84,8 +85,12 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if *mtu < 0 || *mtu > maxBenchMTU {
 		return usageErr("--mtu %d out of range 0..%d", *mtu, maxBenchMTU)
 	}
+	if *maxMTU < -1 || *maxMTU > maxBenchMTU {
+		return usageErr("--max-mtu %d out of range -1..%d", *maxMTU, maxBenchMTU)
+	}
 	cfg := &sctp.Config{}
 	cfg.Assoc.MTU = *mtu
+	cfg.Assoc.MaxMTU = *maxMTU
 
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
