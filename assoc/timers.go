@@ -13,6 +13,7 @@ const (
 	timerGuard                       // T5-shutdown-guard (section 9.2)
 	timerDelayedAck                  // delayed SACK (section 6.2)
 	timerAsconf                      // T4-RTO (RFC 5061 section 5.1)
+	timerPersist                     // the next zero window probe (canSendNew)
 	numTimers
 )
 
@@ -81,6 +82,7 @@ func (a *Association) HandleTimeout(now time.Time) {
 	if a.timers.due(timerAsconf, now) {
 		a.onAsconfTimeout(now)
 	}
+	a.timers.due(timerPersist, now) // PollTransmit sends the probe
 	for _, p := range a.paths {
 		if a.state == StateClosed {
 			return

@@ -92,3 +92,35 @@ func TestFlowControlZeroWindow(t *testing.T) {
 	verifyDelivery(t, msgs, p.Z.Messages)
 	t.Logf("transfer resumed and completed %v after the release", p.Now().Sub(resume))
 }
+
+// A receiver that reads in bursts, slower than the sender: the window
+// fills again and again, and opens when the application reads (every
+// 50 ms here). The window update SACK comes well within an RTO, so no
+// zero window probe is sent into the full window, none is dropped, and
+// nothing is retransmitted: a probe sent at once was dropped by the full
+// receiver (6.2), the data sent when the window opened went past it, and
+// it came back as a fast retransmission that halved cwnd, with no packet
+// lost (canSendNew's persist timer).
+func TestFlowControlSlowReaderNoRetransmission(t *testing.T) {
+	const window = 16384
+	p := assoctest.New(t, assoctest.Options{
+		A: mhConfig(), Z: func() assoc.Config { c := mhConfig(); c.RecvWindow = window; return c }(),
+		ManualReleaseZ: true,
+		AZ:             assoctest.LinkConfig{Delay: 5 * ms},
+		ZA:             assoctest.LinkConfig{Delay: 5 * ms},
+	})
+	connect(t, p)
+	msgs := makeMessages(newRand(p.Seed), 100, 1, []int{3000}, 0)
+	enqueue(p.A, msgs)
+	for range 2000 {
+		if len(p.Z.Messages) == len(msgs) {
+			break
+		}
+		p.Advance(50 * ms)
+		p.Z.ReleaseAll()
+	}
+	verifyDelivery(t, msgs, p.Z.Messages)
+	if st := p.A.Stats(); st.Retransmissions != 0 || st.FastRetransmits != 0 || st.T3Expiries != 0 {
+		t.Errorf("A retransmitted %d chunks (%d fast, %d T3 expiries) on a lossless link to a slow reader", st.Retransmissions, st.FastRetransmits, st.T3Expiries)
+	}
+}
