@@ -47,6 +47,37 @@ type txState struct {
 	recoverTSN   uint32 // fast recovery exit point
 
 	burst int // new-data packets sent since the last input (Max.Burst)
+
+	// spare are queue entries of acknowledged chunks, for the next
+	// messages: a steady exchange then allocates no entry per chunk.
+	// At most maxSpare are kept, so an idle association holds little.
+	spare []*txChunk
+}
+
+const maxSpare = 32
+
+// newChunk is an entry for a new chunk, recycled if one is spare.
+func (t *txState) newChunk(d chunk.DataChunk) *txChunk {
+	if n := len(t.spare); n > 0 {
+		ch := t.spare[n-1]
+		t.spare[n-1] = nil
+		t.spare = t.spare[:n-1]
+		*ch = txChunk{d: d}
+		return ch
+	}
+	return &txChunk{d: d}
+}
+
+// recycle keeps the entry of a cumulatively acknowledged chunk, which
+// nothing refers to any more, for newChunk.
+func (t *txState) recycle(ch *txChunk) {
+	if ch.path != nil && ch.path.probe == ch {
+		ch.path.probe = nil
+	}
+	if len(t.spare) < maxSpare {
+		*ch = txChunk{} // drops the message's data
+		t.spare = append(t.spare, ch)
+	}
 }
 
 func (t *txState) init(initialTSN uint32, streams uint16) {
@@ -66,7 +97,7 @@ func (t *txState) enqueue(sid uint16, ppid uint32, msg []byte, unordered bool, m
 	}
 	for off := 0; off < len(data); off += maxPayload {
 		end := min(off+maxPayload, len(data))
-		t.queue = append(t.queue, &txChunk{d: chunk.DataChunk{
+		t.queue = append(t.queue, t.newChunk(chunk.DataChunk{
 			Unordered: unordered,
 			Beginning: off == 0,
 			Ending:    end == len(data),
@@ -74,7 +105,7 @@ func (t *txState) enqueue(sid uint16, ppid uint32, msg []byte, unordered bool, m
 			SSN:       ssn,
 			PPID:      ppid,
 			UserData:  data[off:end:end],
-		}})
+		}))
 	}
 	t.buffered += len(data)
 }
@@ -126,7 +157,7 @@ func (t *txState) unsentByStream() map[uint16]int {
 }
 
 func (t *txState) clear() {
-	t.queue, t.qHead, t.outstanding = nil, 0, nil
+	t.queue, t.qHead, t.outstanding, t.spare = nil, 0, nil, nil
 	t.buffered, t.rtxPending = 0, 0
 }
 
@@ -214,6 +245,7 @@ func (a *Association) processSack(now time.Time, s *chunk.SackChunk) {
 		}
 		t.buffered -= len(ch.d.UserData)
 		t.outstanding[n] = nil
+		t.recycle(ch)
 		n++
 	}
 	if n > 0 {
