@@ -14,7 +14,8 @@ import (
 // txChunk is one DATA chunk from the moment Send fragments a message until
 // the peer acknowledges it cumulatively.
 type txChunk struct {
-	d chunk.DataChunk // UserData is a slice of the message's private copy
+	d   chunk.DataChunk // UserData is a slice of the message's private copy
+	msg []byte          // that copy, on the message's last chunk only
 
 	path          *path     // where it was last sent
 	sentAt        time.Time // last transmission
@@ -48,13 +49,34 @@ type txState struct {
 
 	burst int // new-data packets sent since the last input (Max.Burst)
 
-	// spare are queue entries of acknowledged chunks, for the next
-	// messages: a steady exchange then allocates no entry per chunk.
-	// At most maxSpare are kept, so an idle association holds little.
-	spare []*txChunk
+	// spare are queue entries of acknowledged chunks, and spareMsgs the
+	// copies of small acknowledged messages, for the next messages: a
+	// steady exchange of small messages then allocates neither. At most
+	// maxSpare entries and maxSpareMsgs copies of up to maxSpareMsg bytes
+	// are kept, so an idle association holds little (4 KiB of copies).
+	spare     []*txChunk
+	spareMsgs [][]byte
 }
 
-const maxSpare = 32
+const (
+	maxSpare     = 32
+	maxSpareMsgs = 4
+	maxSpareMsg  = 1024
+)
+
+// msgCopy returns a private copy of msg, in a spare buffer if one fits.
+func (t *txState) msgCopy(msg []byte) []byte {
+	for i := len(t.spareMsgs) - 1; i >= 0; i-- {
+		if b := t.spareMsgs[i]; cap(b) >= len(msg) {
+			last := len(t.spareMsgs) - 1
+			t.spareMsgs[i] = t.spareMsgs[last]
+			t.spareMsgs[last] = nil
+			t.spareMsgs = t.spareMsgs[:last]
+			return append(b[:0], msg...)
+		}
+	}
+	return append([]byte(nil), msg...)
+}
 
 // newChunk is an entry for a new chunk, recycled if one is spare.
 func (t *txState) newChunk(d chunk.DataChunk) *txChunk {
@@ -69,10 +91,16 @@ func (t *txState) newChunk(d chunk.DataChunk) *txChunk {
 }
 
 // recycle keeps the entry of a cumulatively acknowledged chunk, which
-// nothing refers to any more, for newChunk.
+// nothing refers to any more, for newChunk; and the message's copy with
+// its last chunk, since TSNs are acknowledged in order and a message's
+// chunks have consecutive TSNs (packets hold copies of chunks, never the
+// chunks themselves).
 func (t *txState) recycle(ch *txChunk) {
 	if ch.path != nil && ch.path.probe == ch {
 		ch.path.probe = nil
+	}
+	if m := ch.msg; m != nil && cap(m) <= maxSpareMsg && len(t.spareMsgs) < maxSpareMsgs {
+		t.spareMsgs = append(t.spareMsgs, m[:0])
 	}
 	if len(t.spare) < maxSpare {
 		*ch = txChunk{} // drops the message's data
@@ -89,7 +117,7 @@ func (t *txState) init(initialTSN uint32, streams uint16) {
 // bytes. Fragments of one message get consecutive TSNs because the queue is
 // sent in order.
 func (t *txState) enqueue(sid uint16, ppid uint32, msg []byte, unordered bool, maxPayload int) {
-	data := append([]byte(nil), msg...)
+	data := t.msgCopy(msg)
 	var ssn uint16
 	if !unordered {
 		ssn = t.ssn[sid]
@@ -97,7 +125,7 @@ func (t *txState) enqueue(sid uint16, ppid uint32, msg []byte, unordered bool, m
 	}
 	for off := 0; off < len(data); off += maxPayload {
 		end := min(off+maxPayload, len(data))
-		t.queue = append(t.queue, t.newChunk(chunk.DataChunk{
+		ch := t.newChunk(chunk.DataChunk{
 			Unordered: unordered,
 			Beginning: off == 0,
 			Ending:    end == len(data),
@@ -105,7 +133,11 @@ func (t *txState) enqueue(sid uint16, ppid uint32, msg []byte, unordered bool, m
 			SSN:       ssn,
 			PPID:      ppid,
 			UserData:  data[off:end:end],
-		}))
+		})
+		if ch.d.Ending {
+			ch.msg = data
+		}
+		t.queue = append(t.queue, ch)
 	}
 	t.buffered += len(data)
 }
@@ -157,7 +189,7 @@ func (t *txState) unsentByStream() map[uint16]int {
 }
 
 func (t *txState) clear() {
-	t.queue, t.qHead, t.outstanding, t.spare = nil, 0, nil, nil
+	t.queue, t.qHead, t.outstanding, t.spare, t.spareMsgs = nil, 0, nil, nil, nil
 	t.buffered, t.rtxPending = 0, 0
 }
 
