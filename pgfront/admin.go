@@ -142,8 +142,8 @@ func WriteReport(w io.Writer, r Report) {
 			if p.Local.IsValid() {
 				local = p.Local.String()
 			}
-			fmt.Fprintf(w, "    path %d %s -> %s  %s  srtt %s  rto %s  cwnd %d  ssthresh %d  in flight %d  errors %d\n",
-				p.ID, local, p.Addr, state, p.SRTT.Round(10*time.Microsecond), p.RTO, p.Cwnd, p.Ssthresh, p.Flight, p.Errors)
+			fmt.Fprintf(w, "    path %d %s -> %s  %s  srtt %s  rto %s  mtu %d  cwnd %d  ssthresh %d  in flight %d  errors %d\n",
+				p.ID, local, p.Addr, state, p.SRTT.Round(10*time.Microsecond), p.RTO, p.MTU, p.Cwnd, p.Ssthresh, p.Flight, p.Errors)
 		}
 		for _, c := range a.Changes {
 			who, result := "peer", "done"
