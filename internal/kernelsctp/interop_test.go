@@ -449,3 +449,30 @@ func TestKernelLossListen(t *testing.T) {
 		})
 	}
 }
+
+// TestKernelPathMTU: path MTU discovery (RFC 8899) against the kernel's
+// SCTP. pgsctp's probes are HEARTBEATs padded with a PAD chunk (RFC 4820),
+// whose type's upper bits (10) tell a receiver to skip it silently; Linux
+// answers them as any HEARTBEAT, so the path's MTU rises above the
+// 1200-byte base (only an answered probe raises it), and the echoes that
+// follow, in the larger packets, stay exact.
+func TestKernelPathMTU(t *testing.T) {
+	e := newEnv(t)
+	port := sctpPort()
+	p := e.startPeer("listening", "echo", strconv.Itoa(port), strconv.Itoa(relayBack), "100")
+	f := &netrelay.Filter{}
+	e.relay(guestUDP(), f)
+	a := e.dial(port, e.config())
+	e.exchange(a, 1, 3) // a round trip measured: the probes may start
+	if !waitUntil(e.ctx, func() bool { return a.Stats().Paths[0].MTU > 1200 }) {
+		t.Fatalf("PLPMTU %d after %d probes; want above the 1200-byte base", a.Stats().Paths[0].MTU, f.Count(toPeer, netrelay.TypePad))
+	}
+	e.exchange(a, 2, 22)
+	if err := a.Shutdown(e.ctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	if _, err := p.Wait(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("PLPMTU %d after %d probes (PAD chunks) to the kernel", a.Stats().Paths[0].MTU, f.Count(toPeer, netrelay.TypePad))
+}

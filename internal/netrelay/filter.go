@@ -28,13 +28,14 @@ const (
 	TypeCookieEcho            = 10
 	TypeCookieAck             = 11
 	TypeShutdownComplete      = 14
+	TypePad                   = 0x84 // RFC 4820
 )
 
 var chunkNames = map[byte]string{
 	TypeData: "DATA", TypeInit: "INIT", TypeInitAck: "INIT-ACK", TypeSack: "SACK", TypeHeartbeat: "HB",
 	TypeHeartbeatAck: "HB-ACK", TypeAbort: "ABORT", TypeShutdown: "SHUTDOWN", TypeShutdownAck: "SHUTDOWN-ACK",
 	TypeError: "ERROR", TypeCookieEcho: "COOKIE-ECHO", TypeCookieAck: "COOKIE-ACK", TypeShutdownComplete: "SHUTDOWN-COMPLETE",
-	0xC0: "FORWARD-TSN", 0x0F: "AUTH", 0xC1: "ASCONF", 0x80: "ASCONF-ACK", 0x82: "RE-CONFIG",
+	0xC0: "FORWARD-TSN", 0x0F: "AUTH", 0xC1: "ASCONF", 0x80: "ASCONF-ACK", 0x82: "RE-CONFIG", TypePad: "PAD",
 }
 
 // Chunk is one chunk of a packet, parsed here independently of package
