@@ -141,7 +141,7 @@ func sctpSettings() []*Setting {
 		{Name: "sctp_send_buffer", Type: Int, Unit: "B", Default: "1MB", Min: 1500, Max: 1 << 30, Context: Reload,
 			Description: "most user data queued for sending per association before writes block"},
 		{Name: "sctp_mtu", Type: Int, Unit: "B", Default: "1200", Min: 512, Max: 9216, Context: Reload,
-			Description: "largest SCTP packet (UDP payload) sent; 1200 fits the IPv6 minimum MTU with IP and UDP headers"},
+			Description: "SCTP packet size (UDP payload) every path starts at and DATA chunks are cut for; 1200 fits the IPv6 minimum MTU with IP and UDP headers; path MTU discovery (sctp_max_mtu) lets packets grow"},
 		// RFC 8899: each path searches from sctp_mtu up to this; DATA
 		// chunks stay cut for sctp_mtu, larger packets bundle more.
 		{Name: "sctp_max_mtu", Type: Int, Unit: "B", Default: "0", Min: -1, Max: 9216, Context: Reload,
