@@ -115,7 +115,8 @@ type Config struct {
 //     declared inactive only after about 50s of silence, and the
 //     association is given up only when every path is, as with RFC
 //     defaults and an RTO of 1s;
-//   - path MTU discovery (RFC 8899; the core leaves it off): Assoc.MaxMTU
+//   - path MTU discovery (RFC 8899; the core leaves it off): on Linux,
+//     where the sockets send with DF (udpencap.DontFragment), Assoc.MaxMTU
 //     defaults to the largest MTU among the host's interfaces that are up,
 //     less IPv4 and UDP headers, at most 9216 (the largest datagram a
 //     socket reads), so each path grows from the 1200-byte base to what it
@@ -154,7 +155,8 @@ func resolve(c *Config) *settings {
 	if s.Assoc.PathMaxRetrans == 0 {
 		s.Assoc.PathMaxRetrans = DefaultPathMaxRetrans
 	}
-	if s.Assoc.MaxMTU == 0 {
+	if s.Assoc.MaxMTU == 0 && udpencap.DontFragment {
+		// Discovery only where probes cannot pass by being cut up.
 		s.Assoc.MaxMTU = interfaceMaxMTU()
 	}
 	s.Assoc.MaxMTU = min(s.Assoc.MaxMTU, maxDatagram) // what a peer like us reads

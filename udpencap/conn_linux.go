@@ -17,6 +17,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// DontFragment reports whether datagrams leave with DF set and are never
+// fragmented by the host, as path MTU discovery needs: on Linux, with
+// IP_PMTUDISC_PROBE (see sysConn.init).
+const DontFragment = true
+
 // sysConn batches with recvmmsg/sendmmsg and reads and writes the local
 // address through IP_PKTINFO (IPv4 sockets) or IPV6_PKTINFO (IPv6 and
 // dual-stack sockets; Linux reports IPv4 datagrams on those with an

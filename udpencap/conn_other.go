@@ -9,6 +9,11 @@ import (
 	"net/netip"
 )
 
+// DontFragment reports whether datagrams leave with DF set and are never
+// fragmented by the host: not here (the portable socket has no option for
+// it), so a path MTU probe could pass by being fragmented.
+const DontFragment = false
+
 // sysConn is the portable fallback: one datagram per system call, and no
 // local address (Message.Local is reported as zero and ignored on write).
 // macOS and Windows have the socket options for it, but golang.org/x/net

@@ -145,7 +145,7 @@ func sctpSettings() []*Setting {
 		// RFC 8899: each path searches from sctp_mtu up to this; DATA
 		// chunks stay cut for sctp_mtu, larger packets bundle more.
 		{Name: "sctp_max_mtu", Type: Int, Unit: "B", Default: "0", Min: -1, Max: 9216, Context: Reload,
-			Description: "largest SCTP packet path MTU discovery searches for; 0: the largest local interface MTU less IPv4 and UDP headers (at most 9216), -1: no discovery, sctp_mtu only"},
+			Description: "largest SCTP packet path MTU discovery searches for; 0: on Linux the largest local interface MTU less IPv4 and UDP headers (at most 9216), elsewhere no discovery; -1: no discovery, sctp_mtu only"},
 		// RFC 9260 section 5.1.3 (paraphrased) wants the cookie's secret
 		// key changed reasonably often, and lets the cookie's timestamp
 		// pick the key that checks it. One hour keeps a stolen key useful
