@@ -24,16 +24,19 @@ const addrPoll = 500 * time.Millisecond
 // (sctp.HostAddrs), which change when links come and go. Changes reach
 // running associations through ASCONF (RFC 5061); associations with a
 // peer that does not support it keep their addresses. It runs from the
-// first association dialed until Close.
-func (d *SCTPDialer) watchAddrs() {
-	defer close(d.watchDone)
+// first association dialed until Close closes stop; it closes done.
+// (It must not read d.watchStop, which Close sets to nil: a watcher that
+// did so between two ticks waited on a nil channel, and Close waited for
+// it, for ever.)
+func (d *SCTPDialer) watchAddrs(stop <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
 	t := time.NewTicker(addrPoll)
 	defer t.Stop()
 	resolved := map[string]netip.Addr{}
 	var last []netip.Addr
 	for {
 		select {
-		case <-d.watchStop:
+		case <-stop:
 			return
 		case <-t.C:
 		}

@@ -167,7 +167,7 @@ func (d *SCTPDialer) dialAssociation(ctx context.Context) (*sctp.Association, *d
 	if !d.close.Load() {
 		d.watchOnce.Do(func() {
 			d.watchStop, d.watchDone = make(chan struct{}), make(chan struct{})
-			go d.watchAddrs()
+			go d.watchAddrs(d.watchStop, d.watchDone)
 		})
 	}
 	d.mu.Unlock()
