@@ -91,14 +91,11 @@ func (t *txState) newChunk(d chunk.DataChunk) *txChunk {
 }
 
 // recycle keeps the entry of a cumulatively acknowledged chunk, which
-// nothing refers to any more, for newChunk; and the message's copy with
-// its last chunk, since TSNs are acknowledged in order and a message's
-// chunks have consecutive TSNs (packets hold copies of chunks, never the
-// chunks themselves).
+// nothing refers to any more (processSack's acked has cleared its path's
+// RTT probe), for newChunk; and the message's copy with its last chunk,
+// since TSNs are acknowledged in order and a message's chunks have
+// consecutive TSNs (packets hold copies of chunks, never the chunks).
 func (t *txState) recycle(ch *txChunk) {
-	if ch.path != nil && ch.path.probe == ch {
-		ch.path.probe = nil
-	}
 	if m := ch.msg; m != nil && cap(m) <= maxSpareMsg && len(t.spareMsgs) < maxSpareMsgs {
 		t.spareMsgs = append(t.spareMsgs, m[:0])
 	}

@@ -1,5 +1,7 @@
 package chunk
 
+import "slices"
+
 // PadChunk is a PAD chunk (RFC 4820 section 3): N bytes of Padding Data
 // that the receiver discards. It makes a packet a chosen size, as the
 // probes of packetization layer path MTU discovery need (RFC 8899 section
@@ -19,9 +21,9 @@ func (c *PadChunk) Len() int { return ChunkHeaderLen + c.N }
 func (c *PadChunk) Append(b []byte) []byte {
 	n := c.Len()
 	b = appendChunkHeader(b, TypePad, 0, n)
-	for range c.N + pad(n) {
-		b = append(b, 0)
-	}
+	k := c.N + pad(n)
+	b = slices.Grow(b, k)[:len(b)+k]
+	clear(b[len(b)-k:])
 	return b
 }
 

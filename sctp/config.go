@@ -191,12 +191,13 @@ func (s *settings) mtu() int {
 	if s.Assoc.MTU > 0 {
 		base = s.Assoc.MTU
 	}
-	return max(base, min(s.Assoc.MaxMTU, maxDatagram))
+	return max(base, s.Assoc.MaxMTU) // resolve capped MaxMTU
 }
 
 // interfaceMaxMTU is the default search ceiling of path MTU discovery:
 // the largest MTU of the host's interfaces that are up, less the IPv4 and
-// UDP headers, at most maxDatagram; 0 (off) when they cannot be listed.
+// UDP headers (resolve caps it at maxDatagram); 0 (off) when they cannot
+// be listed.
 // A path whose own MTU is smaller finds out with a few lost probes.
 func interfaceMaxMTU() int {
 	ifs, err := net.Interfaces()
@@ -209,5 +210,5 @@ func interfaceMaxMTU() int {
 			best = max(best, i.MTU-20-8)
 		}
 	}
-	return min(best, maxDatagram)
+	return best
 }

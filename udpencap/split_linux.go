@@ -30,7 +30,7 @@ func listenSplit(ctx context.Context, laddr netip.AddrPort) (*Conn, *Conn, error
 		// program of ours that holds it (a second server on the same
 		// port, say), where Listen refuses it: bind once without, so
 		// that such a port is refused here too.
-		probe, err := listenWith(ctx, laddr, net.ListenConfig{})
+		probe, err := Listen(ctx, laddr)
 		if err != nil {
 			return nil, nil, err
 		}
