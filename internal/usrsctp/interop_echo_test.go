@@ -112,7 +112,8 @@ func TestInteropEchoServer(t *testing.T) {
 	var mtuErrs []string
 	var ladder []string // the chunk types of the shutdown, in order
 	f.Seen = func(d netrelay.Direction, p rawPacket, raw []byte) {
-		// pgsctp's MTU (default 1200) bounds every SCTP packet it sends.
+		// pgsctp's MTU (default 1200) bounds every SCTP packet it sends
+		// (path MTU discovery is off here; TestInteropPathMTU tests it).
 		if d == netrelay.ToServer && len(raw) > 1200 {
 			mtuErrs = append(mtuErrs, fmt.Sprintf("pgsctp sent a %d-byte SCTP packet: %v", len(raw), p.Chunks))
 		}
@@ -124,7 +125,9 @@ func TestInteropEchoServer(t *testing.T) {
 		}
 	}
 	e.relay(peerUDP, f)
-	a := e.dial(usrsctp.EchoPort, relayFront, e.config())
+	cfg := e.config()
+	cfg.Assoc.MaxMTU = -1
+	a := e.dial(usrsctp.EchoPort, relayFront, cfg)
 	ec := newEchoer(t)
 	ctx := e.ctx
 
