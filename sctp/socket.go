@@ -38,7 +38,8 @@ type socket struct {
 	inits   *udpencap.Conn // nil: conn receives everything
 	cfg     *settings
 	log     *slog.Logger
-	lingers bool // a dialer's socket on a port the system picked (Config.ShutdownLinger)
+	lingers bool           // a dialer's socket on a port the system picked (Config.ShutdownLinger)
+	readers sync.WaitGroup // the reader goroutines, done once the sockets are closed
 	// locals, if set, are the only local addresses this socket serves:
 	// a listener on explicit addresses binds the wildcard and ignores
 	// datagrams to others. Replaced whole by Listener.SetLocalAddrs.
@@ -120,9 +121,9 @@ func (s *socket) close() {
 
 // start starts the reader goroutines.
 func (s *socket) start() {
-	go s.readLoop(s.conn, true)
+	s.readers.Go(func() { s.readLoop(s.conn, true) })
 	if s.inits != nil {
-		go s.readLoop(s.inits, false)
+		s.readers.Go(func() { s.readLoop(s.inits, false) })
 	}
 }
 

@@ -28,6 +28,7 @@ func TestListenerSplit(t *testing.T) {
 	l.Close()
 	c.Abort("test over")
 	s.Abort("test over")
+	sock.readers.Wait() // ReadBatch has one caller at a time
 	msgs := []udpencap.Message{{Buf: make([]byte, 64)}}
 	for name, conn := range map[string]*udpencap.Conn{"main": sock.conn, "inits": sock.inits} {
 		if _, err := conn.ReadBatch(msgs); !errors.Is(err, net.ErrClosed) {
