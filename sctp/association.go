@@ -69,8 +69,9 @@ type Association struct {
 	armed    time.Time // the deadline timer is set for (zero: stopped)
 	linger   bool      // Closed.AnswerLate: keep the socket answering a while
 
-	mu         sync.Mutex    // guards the fields below
-	changed    chan struct{} // closed and replaced on every change waiters care about
+	mu         sync.Mutex // guards the fields below
+	waiters    []*waiter  // blocked calls, woken by broadcastLocked
+	idle       []*waiter  // waiters kept for the next blocked call
 	inbox      []Message
 	streams    map[uint16]*Stream
 	accepts    []*Stream       // opened by the peer's announcement, for AcceptStream
@@ -101,7 +102,6 @@ func newAssociation(s *socket, core *assoc.Association, peer netip.AddrPort, loc
 		up:        make(chan struct{}),
 		core:      core,
 		listener:  l,
-		changed:   make(chan struct{}),
 		streams:   make(map[uint16]*Stream),
 	}
 	a.localAddr = &Addr{IP: local, Port: a.localPort, UDPPort: la.Port()}
@@ -466,17 +466,6 @@ func (a *Association) finish() {
 	close(a.done)
 }
 
-func (a *Association) broadcast() {
-	a.mu.Lock()
-	a.broadcastLocked()
-	a.mu.Unlock()
-}
-
-func (a *Association) broadcastLocked() {
-	close(a.changed)
-	a.changed = make(chan struct{})
-}
-
 // do runs fn on the core, then sends what it queued. ctx is checked first
 // only: coreMu is held briefly by everyone.
 func (a *Association) do(ctx context.Context, fn func(now time.Time)) error {
@@ -535,38 +524,12 @@ func (a *Association) endErrLocked(op string, graceful error) error {
 	return a.opError(op, graceful)
 }
 
-// wait blocks until ch is closed, ctx is done, the deadline passes or the
-// association ends.
-func (a *Association) wait(ctx context.Context, ch <-chan struct{}, deadline time.Time) error {
-	var tc <-chan time.Time
-	if !deadline.IsZero() {
-		d := time.Until(deadline)
-		if d <= 0 {
-			return os.ErrDeadlineExceeded
-		}
-		t := time.NewTimer(d)
-		defer t.Stop()
-		tc = t.C
-	}
-	select {
-	case <-ch:
-		return nil
-	case <-a.done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-tc:
-		return os.ErrDeadlineExceeded
-	}
-}
-
 // send queues one message, blocking while the send buffer is full. st is
 // the Stream writing (nil for SendMessage): its Close ends the wait, its
 // write deadline bounds it.
 func (a *Association) send(ctx context.Context, st *Stream, sid uint16, ppid uint32, msg []byte, unordered bool) error {
 	for {
 		a.mu.Lock()
-		ch := a.changed
 		var deadline time.Time
 		if st != nil {
 			if st.closed {
@@ -580,10 +543,14 @@ func (a *Association) send(ctx context.Context, st *Stream, sid uint16, ppid uin
 			a.mu.Unlock()
 			return err
 		}
-		a.mu.Unlock()
 		if !deadline.IsZero() && !time.Now().Before(deadline) {
+			a.mu.Unlock()
 			return a.opError("write", os.ErrDeadlineExceeded)
 		}
+		// Listed before trying: room made between the try and the wait
+		// wakes it.
+		w := a.enlistLocked()
+		a.mu.Unlock()
 		var serr error
 		if err := a.do(ctx, func(now time.Time) {
 			// Control messages first: a stream's announcement must
@@ -597,15 +564,19 @@ func (a *Association) send(ctx context.Context, st *Stream, sid uint16, ppid uin
 			}
 			serr = a.core.Send(now, sid, ppid, msg, assoc.SendOptions{Unordered: unordered})
 		}); err != nil {
+			a.delist(w)
 			if err == errEnded {
 				continue // report the association's end
 			}
 			return a.opError("write", err)
 		}
 		if !errors.Is(serr, assoc.ErrWouldBlock) {
+			a.delist(w)
 			return a.opError("write", serr)
 		}
-		if err := a.wait(ctx, ch, deadline); err != nil && err != os.ErrDeadlineExceeded {
+		err := a.wait(ctx, w, deadline)
+		a.delist(w)
+		if err != nil && err != os.ErrDeadlineExceeded {
 			return a.opError("write", err)
 		}
 	}
@@ -645,12 +616,10 @@ func (a *Association) ReceiveMessage(ctx context.Context) (Message, error) {
 			a.mu.Unlock()
 			return Message{}, err
 		}
-		ch := a.changed
-		a.mu.Unlock()
-		if err := a.wait(ctx, ch, time.Time{}); err != nil {
+		if err := a.waitLocked(ctx, time.Time{}); err != nil {
+			a.mu.Unlock()
 			return Message{}, a.opError("read", err)
 		}
-		a.mu.Lock()
 	}
 }
 
@@ -724,12 +693,10 @@ func (a *Association) AcceptStream(ctx context.Context) (*Stream, error) {
 			a.mu.Unlock()
 			return nil, err
 		}
-		ch := a.changed
-		a.mu.Unlock()
-		if err := a.wait(ctx, ch, time.Time{}); err != nil {
+		if err := a.waitLocked(ctx, time.Time{}); err != nil {
+			a.mu.Unlock()
 			return nil, a.opError("accept", err)
 		}
-		a.mu.Lock()
 	}
 }
 

@@ -167,10 +167,7 @@ func (s *Stream) CopyTo(w io.Writer, count *atomic.Int64) (int64, error) {
 			a.mu.Unlock()
 			return total, a.opError("read", os.ErrDeadlineExceeded)
 		}
-		ch := a.changed
-		a.mu.Unlock()
-		_ = a.wait(context.Background(), ch, dl) // every outcome is re-checked above
-		a.mu.Lock()
+		_ = a.waitLocked(context.Background(), dl) // every outcome is re-checked above
 	}
 }
 

@@ -154,10 +154,7 @@ func (s *Stream) Read(p []byte) (int, error) {
 			a.mu.Unlock()
 			return 0, a.opError("read", os.ErrDeadlineExceeded)
 		}
-		ch := a.changed
-		a.mu.Unlock()
-		_ = a.wait(context.Background(), ch, dl) // every outcome is re-checked above
-		a.mu.Lock()
+		_ = a.waitLocked(context.Background(), dl) // every outcome is re-checked above
 	}
 }
 
@@ -218,10 +215,7 @@ func (s *Stream) reserve(want int) (int, error) {
 		if !dl.IsZero() && !time.Now().Before(dl) {
 			return 0, a.opError("write", os.ErrDeadlineExceeded)
 		}
-		ch := a.changed
-		a.mu.Unlock()
-		_ = a.wait(context.Background(), ch, dl) // every outcome is re-checked above
-		a.mu.Lock()
+		_ = a.waitLocked(context.Background(), dl) // every outcome is re-checked above
 	}
 }
 

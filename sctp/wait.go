@@ -1,0 +1,116 @@
+package sctp
+
+import (
+	"context"
+	"os"
+	"slices"
+	"time"
+)
+
+// waiter is a blocked call's seat on its association's wait list: a
+// channel that holds at most one token, put there by broadcastLocked.
+// Waiters are kept for the next blocked call, so waking a blocked Read
+// allocates nothing. (A channel closed and made anew on every change, the
+// usual broadcast, cost an allocation for every message received.) Each
+// blocked call has a waiter of its own, so concurrent Reads of one Stream
+// all wake.
+type waiter struct {
+	ch     chan struct{}
+	listed bool // on a.waiters: broadcastLocked will put a token
+}
+
+// enlistLocked puts a waiter on the list; caller holds a.mu. From then on
+// every broadcast until delist wakes it, so a change between the caller's
+// last look and its wait is not missed.
+func (a *Association) enlistLocked() *waiter {
+	var w *waiter
+	if n := len(a.idle); n > 0 {
+		w = a.idle[n-1]
+		a.idle[n-1] = nil
+		a.idle = a.idle[:n-1]
+	} else {
+		w = &waiter{ch: make(chan struct{}, 1)}
+	}
+	w.listed = true
+	a.waiters = append(a.waiters, w)
+	return w
+}
+
+// delistLocked takes w off the list, drops a token it was given and
+// keeps it for reuse; caller holds a.mu.
+func (a *Association) delistLocked(w *waiter) {
+	if w.listed {
+		// Woken otherwise (deadline, ctx, the end): no token coming.
+		if i := slices.Index(a.waiters, w); i >= 0 {
+			a.waiters = slices.Delete(a.waiters, i, i+1)
+		}
+		w.listed = false
+	}
+	select {
+	case <-w.ch:
+	default:
+	}
+	a.idle = append(a.idle, w)
+}
+
+func (a *Association) delist(w *waiter) {
+	a.mu.Lock()
+	a.delistLocked(w)
+	a.mu.Unlock()
+}
+
+// waitLocked waits for a change, like wait; caller holds a.mu, which is
+// released meanwhile and held again on return.
+func (a *Association) waitLocked(ctx context.Context, deadline time.Time) error {
+	w := a.enlistLocked()
+	a.mu.Unlock()
+	err := a.wait(ctx, w, deadline)
+	a.mu.Lock()
+	a.delistLocked(w)
+	return err
+}
+
+// wait blocks until w is woken, ctx is done, the deadline passes or the
+// association ends. Callers look again at what they wait for: a token
+// means only that something changed.
+func (a *Association) wait(ctx context.Context, w *waiter, deadline time.Time) error {
+	var tc <-chan time.Time
+	if !deadline.IsZero() {
+		d := time.Until(deadline)
+		if d <= 0 {
+			return os.ErrDeadlineExceeded
+		}
+		t := time.NewTimer(d)
+		defer t.Stop()
+		tc = t.C
+	}
+	select {
+	case <-w.ch:
+		return nil
+	case <-a.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-tc:
+		return os.ErrDeadlineExceeded
+	}
+}
+
+func (a *Association) broadcast() {
+	a.mu.Lock()
+	a.broadcastLocked()
+	a.mu.Unlock()
+}
+
+// broadcastLocked wakes every blocked call; caller holds a.mu.
+func (a *Association) broadcastLocked() {
+	for i, w := range a.waiters {
+		w.listed = false
+		select {
+		case w.ch <- struct{}{}:
+		default: // a token is there already
+		}
+		a.waiters[i] = nil
+	}
+	a.waiters = a.waiters[:0]
+}
