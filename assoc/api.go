@@ -172,6 +172,10 @@ type Message struct {
 	Data      []byte
 }
 
+// MessageReady: PollEventTo wrote the next Message to its argument
+// (PollEvent never returns it).
+type MessageReady struct{}
+
 // Writable: send buffer space was freed after Send returned ErrWouldBlock.
 type Writable struct{}
 
@@ -210,13 +214,14 @@ type Closed struct {
 	AnswerLate bool
 }
 
-func (Connected) isEvent()  {}
-func (Message) isEvent()    {}
-func (Writable) isEvent()   {}
-func (PathChange) isEvent() {}
-func (Restarted) isEvent()  {}
-func (SendFailed) isEvent() {}
-func (Closed) isEvent()     {}
+func (Connected) isEvent()    {}
+func (Message) isEvent()      {}
+func (MessageReady) isEvent() {}
+func (Writable) isEvent()     {}
+func (PathChange) isEvent()   {}
+func (Restarted) isEvent()    {}
+func (SendFailed) isEvent()   {}
+func (Closed) isEvent()       {}
 
 // Errors. Protocol failures reported in Closed wrap ErrAborted (the peer or
 // this end aborted) or ErrTimeout (retransmissions exhausted).

@@ -68,6 +68,8 @@ type Association struct {
 
 	events   []Event
 	evHead   int
+	msgs     []Message // the Message events, in order; events holds a MessageReady for each
+	msgHead  int
 	closeErr error
 	// answerLate: the last packet was our SHUTDOWN COMPLETE (Closed).
 	answerLate bool
@@ -532,8 +534,27 @@ func (a *Association) failUnsent() {
 
 func (a *Association) pushEvent(e Event) { a.events = append(a.events, e) }
 
+// pushMessage queues a Message event without boxing it in an Event, which
+// would cost an allocation per message: the event queue holds a
+// MessageReady (no fields, so no allocation) in its place.
+func (a *Association) pushMessage(m Message) {
+	a.msgs = append(a.msgs, m)
+	a.pushEvent(MessageReady{})
+}
+
 // PollEvent returns the next event, if any.
 func (a *Association) PollEvent() (Event, bool) {
+	var m Message
+	e, ok := a.PollEventTo(&m)
+	if _, msg := e.(MessageReady); msg {
+		return m, true
+	}
+	return e, ok
+}
+
+// PollEventTo is PollEvent without an allocation per message: when the
+// next event is a Message it writes it to *m and returns MessageReady.
+func (a *Association) PollEventTo(m *Message) (Event, bool) {
 	if a.evHead == len(a.events) {
 		return nil, false
 	}
@@ -542,6 +563,14 @@ func (a *Association) PollEvent() (Event, bool) {
 	a.evHead++
 	if a.evHead == len(a.events) {
 		a.events, a.evHead = a.events[:0], 0
+	}
+	if _, msg := e.(MessageReady); msg {
+		*m = a.msgs[a.msgHead]
+		a.msgs[a.msgHead] = Message{}
+		a.msgHead++
+		if a.msgHead == len(a.msgs) {
+			a.msgs, a.msgHead = a.msgs[:0], 0
+		}
 	}
 	return e, true
 }

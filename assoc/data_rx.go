@@ -182,7 +182,7 @@ func (r *rxState) endPacket(a *Association, now time.Time, p *path) {
 		}
 		r.delivered += len(m.Data)
 		a.stats.BytesReceived += uint64(len(m.Data))
-		a.pushEvent(Message{StreamID: m.StreamID, PPID: m.PPID, Unordered: m.Unordered, Data: m.Data})
+		a.pushMessage(Message{StreamID: m.StreamID, PPID: m.PPID, Unordered: m.Unordered, Data: m.Data})
 	}
 }
 

@@ -122,15 +122,18 @@ func (p *smokePair) step() bool {
 	}
 	if p.z != nil {
 		for {
-			e, ok := p.z.PollEvent()
+			// z takes messages unboxed, as the sctp package does.
+			var m Message
+			e, ok := p.z.PollEventTo(&m)
 			if !ok {
 				break
 			}
 			moved = true
-			p.zEv = append(p.zEv, e)
-			if m, ok := e.(Message); ok {
+			if _, ok := e.(MessageReady); ok {
+				e = m
 				p.z.Release(len(m.Data))
 			}
+			p.zEv = append(p.zEv, e)
 		}
 	}
 	for _, x := range []*Association{p.a, p.z} {

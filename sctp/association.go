@@ -315,11 +315,14 @@ func (a *Association) writeBatch() {
 func (a *Association) flush(now time.Time) (closed bool) {
 	a.collect(now)
 	for {
-		ev, ok := a.core.PollEvent()
+		var m assoc.Message
+		ev, ok := a.core.PollEventTo(&m)
 		if !ok {
 			break
 		}
-		if a.handleEvent(ev) {
+		if _, msg := ev.(assoc.MessageReady); msg {
+			a.deliver(m)
+		} else if a.handleEvent(ev) {
 			closed = true
 		}
 	}
@@ -350,12 +353,6 @@ func (a *Association) handleEvent(ev assoc.Event) (closed bool) {
 				a.core.Abort(time.Now(), "accept backlog full")
 			}
 		}
-	case assoc.Message:
-		a.mu.Lock()
-		if a.routeLocked(ev) {
-			a.broadcastLocked()
-		}
-		a.mu.Unlock()
 	case assoc.Writable:
 		a.broadcast()
 	case assoc.PathChange:
@@ -409,6 +406,15 @@ func (a *Association) handleEvent(ev assoc.Event) (closed bool) {
 		return true
 	}
 	return false
+}
+
+// deliver hands a received message to its Stream or the inbox.
+func (a *Association) deliver(m assoc.Message) {
+	a.mu.Lock()
+	if a.routeLocked(m) {
+		a.broadcastLocked()
+	}
+	a.mu.Unlock()
 }
 
 // hint queues a path failure another association saw. The caller holds
