@@ -21,6 +21,8 @@ import (
 	"log/slog"
 	"net/netip"
 	"time"
+
+	"github.com/pgsctp/pgsctp/assoc/recvq"
 )
 
 // Config holds an association's protocol parameters. The zero value of each
@@ -89,6 +91,13 @@ type Config struct {
 	// is at most MTU.
 	MaxMTU int
 
+	// Buffers, if set, lends the memory of received data: each Message's
+	// Data comes from its Get, and the user may Put it back once read
+	// (the sctp package does), so a steady stream of messages allocates
+	// nothing. It is called on whatever goroutine drives the association.
+	// Nil: Data is newly allocated.
+	Buffers Buffers
+
 	// Rand supplies verification tags, initial TSNs and nonces, default
 	// crypto/rand. Tests pass a seeded source for reproducible runs.
 	Rand io.Reader
@@ -153,6 +162,9 @@ func (s State) String() string {
 	}
 	return "UNKNOWN"
 }
+
+// Buffers lends memory for received data; see Config.Buffers.
+type Buffers = recvq.Buffers
 
 // Event is something the association reports to its user.
 type Event interface{ isEvent() }

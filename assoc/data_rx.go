@@ -37,7 +37,7 @@ type rxState struct {
 
 // init sets up the receive side for a peer whose first TSN is peerTSN;
 // window is the a_rwnd our INIT or INIT ACK advertised.
-func (r *rxState) init(peerTSN uint32, inStreams uint16, window uint32) {
+func (r *rxState) init(peerTSN uint32, inStreams uint16, window uint32, bufs Buffers) {
 	*r = rxState{
 		tracker:    recvq.NewTracker(peerTSN),
 		reasm:      recvq.NewReassembler(inStreams),
@@ -45,6 +45,7 @@ func (r *rxState) init(peerTSN uint32, inStreams uint16, window uint32) {
 		lastAdv:    window,
 		dataIn:     r.dataIn, sackIn: r.sackIn, sackOut: r.sackOut,
 	}
+	r.reasm.Buffers = bufs
 }
 
 func (r *rxState) beginPacket(p *path) {

@@ -145,7 +145,7 @@ func (a *Association) handleInitAck(now time.Time, h chunk.Header, from, to neti
 	a.outStreams = min(a.cfg.OutboundStreams, ia.InboundStreams)
 	a.inStreams = min(a.cfg.MaxInboundStreams, ia.OutboundStreams)
 	a.setPeerWindow(ia.AdvRecvWindow)
-	a.rx.init(ia.InitialTSN, a.inStreams, a.cfg.RecvWindow)
+	a.rx.init(ia.InitialTSN, a.inStreams, a.cfg.RecvWindow, a.cfg.Buffers)
 	a.cookieEcho = clone(ia.StateCookie)
 	a.setupAuth(a.ourRandom, &ia.InitChunk)
 	a.peerAddrs = presented(from, &ia.InitChunk, a.cfg.LocalAddrs)
@@ -443,7 +443,7 @@ func (a *Association) handleCookieEcho(now time.Time, h chunk.Header, from, to n
 			a.outStreams = min(ck.localOS, ck.peerMIS)
 			a.inStreams = min(ck.localMIS, ck.peerOS)
 			a.setPeerWindow(ck.peerRwnd)
-			a.rx.init(ck.peerTSN, a.inStreams, a.cfg.RecvWindow)
+			a.rx.init(ck.peerTSN, a.inStreams, a.cfg.RecvWindow, a.cfg.Buffers)
 			a.timers.stop(timerInit)
 			a.timers.stop(timerCookie)
 			a.established(now)
@@ -486,7 +486,7 @@ func (a *Association) restart(now time.Time, ck *cookie, from, to netip.AddrPort
 	a.setupPaths(now, a.newPath(from, to.Addr(), PathActive, now), from.Port())
 	a.initAsconf(ck.localTSN, ck.peerTSN)
 	a.setPeerWindow(ck.peerRwnd)
-	a.rx.init(ck.peerTSN, a.inStreams, a.cfg.RecvWindow)
+	a.rx.init(ck.peerTSN, a.inStreams, a.cfg.RecvWindow, a.cfg.Buffers)
 	a.state = StateEstablished
 	a.pushEvent(Restarted{})
 	a.established(now)
@@ -507,7 +507,7 @@ func newServer(now time.Time, cfg Config, s *cookieSigner, ck *cookie, from, to 
 	a.setupAuthFromCookie(ck)
 	a.setupPaths(now, a.newPath(from, to.Addr(), PathActive, now), from.Port())
 	a.initAsconf(ck.localTSN, ck.peerTSN)
-	a.rx.init(ck.peerTSN, a.inStreams, a.cfg.RecvWindow)
+	a.rx.init(ck.peerTSN, a.inStreams, a.cfg.RecvWindow, a.cfg.Buffers)
 	a.established(now)
 	a.sendCookieAck = true
 	return a

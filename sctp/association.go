@@ -408,6 +408,10 @@ func (a *Association) handleEvent(ev assoc.Event) (closed bool) {
 	return false
 }
 
+// recycle gives back the buffer of a received message once nothing refers
+// to it any more (Config.Assoc.Buffers lent it).
+func (a *Association) recycle(b []byte) { a.cfg.Assoc.Buffers.Put(b) }
+
 // deliver hands a received message to its Stream or the inbox.
 func (a *Association) deliver(m assoc.Message) {
 	a.mu.Lock()

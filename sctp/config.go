@@ -129,10 +129,10 @@ const (
 	DefaultPathMaxRetrans = 8
 )
 
-// settings is a Config with defaults applied.
 // DefaultShutdownLinger is Config.ShutdownLinger's default.
 const DefaultShutdownLinger = 3 * time.Second
 
+// settings is a Config with defaults applied.
 type settings struct {
 	Config
 	log *slog.Logger
@@ -181,6 +181,11 @@ func resolve(c *Config) *settings {
 	}
 	if s.Assoc.Logger == nil {
 		s.Assoc.Logger = s.Logger
+	}
+	if s.Assoc.Buffers == nil {
+		// Read messages give their buffers back (recycle): one pool
+		// per socket, as each Dial and Listen resolves its Config.
+		s.Assoc.Buffers = new(bufPool)
 	}
 	return s
 }

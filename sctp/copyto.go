@@ -121,7 +121,8 @@ func (s *Stream) CopyTo(w io.Writer, count *atomic.Int64) (int64, error) {
 			return total, a.opError("read", net.ErrClosed)
 		}
 		if len(s.queue) > 0 {
-			b := s.queue[0][s.off:]
+			q := s.queue[0]
+			b := q[s.off:]
 			s.popLocked()
 			if k != nil {
 				k.writing = true
@@ -133,6 +134,7 @@ func (s *Stream) CopyTo(w io.Writer, count *atomic.Int64) (int64, error) {
 			}
 			total += int64(n)
 			a.mu.Lock()
+			a.recycle(q) // Write keeps no reference (io.Writer)
 			if k != nil {
 				k.writing = false
 			}

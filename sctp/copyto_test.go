@@ -167,7 +167,7 @@ func TestCopyToWriter(t *testing.T) {
 func TestPushDirect(t *testing.T) {
 	tw, tr := tcpPair(t, true)
 	var count atomic.Int64
-	st := &Stream{a: &Association{}}
+	st := &Stream{a: &Association{cfg: resolve(nil)}}
 	st.sink = newSink(tw, &count)
 	if st.sink == nil {
 		t.Skip("no direct writes on this system")
@@ -190,11 +190,20 @@ func TestPushDirect(t *testing.T) {
 		pushed++
 	}
 	wrote := count.Load()
+	// The payload the socket took part of is queued whole (its buffer is
+	// recycled whole), from the first byte not written.
+	queued := -st.off
+	for _, b := range st.queue {
+		queued += len(b)
+	}
+	if int(wrote)-6+queued != pushed*len(chunk) {
+		t.Errorf("%d bytes written and %d queued of %d pushed", wrote-6, queued, pushed*len(chunk))
+	}
 	if !st.pushLocked(PPIDStream, []byte("later")) || count.Load() != wrote {
 		t.Error("a payload behind a queued one was written directly")
 	}
 	// CopyTo's goroutine writing: nothing direct either.
-	st.queue = nil
+	st.queue, st.off = nil, 0
 	st.sink.writing = true
 	if !st.pushLocked(PPIDStream, []byte("meanwhile")) || count.Load() != wrote {
 		t.Error("a payload was written directly while CopyTo's goroutine writes")

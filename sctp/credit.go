@@ -166,54 +166,9 @@ func (a *Association) sendCtrlLocked(now time.Time) (blocked bool) {
 func (a *Association) routeLocked(ev assoc.Message) (wake bool) {
 	st := a.streams[ev.StreamID]
 	switch ev.PPID {
-	case PPIDCredit:
-		// An increment: for the stream's current session (or, after the
-		// peer's CloseWrite, the session still reading). Without a
-		// Stream it belongs to one that has ended; a stream that never
-		// saw the peer's announcement ignores it.
-		a.released(len(ev.Data))
-		if st != nil && st.peerOn && len(ev.Data) == 4 {
-			n := binary.BigEndian.Uint32(ev.Data)
-			st.limit += uint64(n)
-			if n == 0 {
-				st.peerGone = true
-			}
-		}
-		return true
-	case PPIDStreamWindow:
-		a.released(len(ev.Data))
-		if a.cfg.StreamWindow <= 0 || len(ev.Data) != 4 {
-			return true // this end does no per-stream flow control: stay plain
-		}
-		if st != nil && st.eof {
-			// The peer ended its previous session on this number and
-			// starts a new one.
-			a.retireLocked(st)
-			st = nil
-		}
-		w := uint64(binary.BigEndian.Uint32(ev.Data))
-		a.peerWnd = w
-		if st != nil && st.assumed > 0 {
-			// The answer to our announcement, whose window we assumed.
-			st.limit = st.limit - st.assumed + w
-			st.assumed = 0
-			return true
-		}
-		if st != nil && st.peerOn {
-			return true // a second announcement in one session: ignore it
-		}
-		if st == nil {
-			// The peer opened the stream: it appears now (AcceptStream),
-			// and the answer goes out before the application has looked,
-			// so that the peer's data is held to our window from the start.
-			st = &Stream{a: a, id: ev.StreamID, pending: true}
-			a.streams[ev.StreamID] = st
-			a.accepts = append(a.accepts, st)
-		}
-		st.peerOn = true
-		st.limit += w
-		st.announceLocked()
-		st.grantLocked()
+	case PPIDCredit, PPIDStreamWindow:
+		a.controlLocked(st, ev)
+		a.recycle(ev.Data)
 		return true
 	}
 	if st != nil && st.eof {
@@ -227,6 +182,61 @@ func (a *Association) routeLocked(ev assoc.Message) (wake bool) {
 	}
 	a.inbox = append(a.inbox, Message{StreamID: ev.StreamID, PPID: ev.PPID, Unordered: ev.Unordered, Data: ev.Data})
 	return true
+}
+
+// controlLocked applies a flow-control message (PPIDCredit,
+// PPIDStreamWindow) for stream st (nil: it has no Stream). Caller holds
+// coreMu and a.mu.
+func (a *Association) controlLocked(st *Stream, ev assoc.Message) {
+	switch ev.PPID {
+	case PPIDCredit:
+		// An increment: for the stream's current session (or, after the
+		// peer's CloseWrite, the session still reading). Without a
+		// Stream it belongs to one that has ended; a stream that never
+		// saw the peer's announcement ignores it.
+		a.released(len(ev.Data))
+		if st != nil && st.peerOn && len(ev.Data) == 4 {
+			n := binary.BigEndian.Uint32(ev.Data)
+			st.limit += uint64(n)
+			if n == 0 {
+				st.peerGone = true
+			}
+		}
+	case PPIDStreamWindow:
+		a.released(len(ev.Data))
+		if a.cfg.StreamWindow <= 0 || len(ev.Data) != 4 {
+			return // this end does no per-stream flow control: stay plain
+		}
+		if st != nil && st.eof {
+			// The peer ended its previous session on this number and
+			// starts a new one.
+			a.retireLocked(st)
+			st = nil
+		}
+		w := uint64(binary.BigEndian.Uint32(ev.Data))
+		a.peerWnd = w
+		if st != nil && st.assumed > 0 {
+			// The answer to our announcement, whose window we assumed.
+			st.limit = st.limit - st.assumed + w
+			st.assumed = 0
+			return
+		}
+		if st != nil && st.peerOn {
+			return // a second announcement in one session: ignore it
+		}
+		if st == nil {
+			// The peer opened the stream: it appears now (AcceptStream),
+			// and the answer goes out before the application has looked,
+			// so that the peer's data is held to our window from the start.
+			st = &Stream{a: a, id: ev.StreamID, pending: true}
+			a.streams[ev.StreamID] = st
+			a.accepts = append(a.accepts, st)
+		}
+		st.peerOn = true
+		st.limit += w
+		st.announceLocked()
+		st.grantLocked()
+	}
 }
 
 // retireLocked removes st from the stream table, so that the number may

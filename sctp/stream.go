@@ -62,6 +62,7 @@ func (s *Stream) pushLocked(ppid uint32, data []byte) (wake bool) {
 	if ppid == PPIDCloseWrite && !s.eof {
 		s.eof = true
 		s.a.released(len(data))
+		s.a.recycle(data)
 		if s.closed {
 			// Both directions have ended: the number is free again.
 			s.a.retireLocked(s)
@@ -71,16 +72,26 @@ func (s *Stream) pushLocked(ppid uint32, data []byte) (wake bool) {
 	if s.closed || s.eof {
 		// Nobody will read it: give the window back now.
 		s.a.released(len(data))
+		s.a.recycle(data)
 		return false
 	}
-	if data = s.pushDirectLocked(data); len(data) == 0 {
+	rest := s.pushDirectLocked(data)
+	if len(rest) == 0 {
+		s.a.recycle(data)
 		return false
+	}
+	if n := len(data) - len(rest); n > 0 {
+		// CopyTo's sink took the first n bytes; it writes only to an
+		// empty queue, so data is the first entry. The whole buffer is
+		// queued, to be recycled whole.
+		s.off = n
 	}
 	s.queue = append(s.queue, data)
 	return true
 }
 
-// popLocked removes the first queued payload. The last one leaves the
+// popLocked removes the first queued payload (the caller recycles it
+// once done with it). The last one leaves the
 // queue empty at the same place in its array, so a stream read as fast as
 // it arrives appends to one array for ever instead of growing a new one
 // every few messages.
@@ -99,6 +110,7 @@ func (s *Stream) dropLocked() {
 	n := -s.off
 	for _, b := range s.queue {
 		n += len(b)
+		s.a.recycle(b)
 	}
 	s.queue, s.off = nil, 0
 	s.closed, s.wclosed = true, true
@@ -125,8 +137,9 @@ func (s *Stream) Read(p []byte) (int, error) {
 				c := copy(p[n:], s.queue[0][s.off:])
 				n += c
 				s.off += c
-				if s.off == len(s.queue[0]) {
+				if b := s.queue[0]; s.off == len(b) {
 					s.popLocked()
+					a.recycle(b)
 				}
 			}
 			s.consumed += uint64(n)

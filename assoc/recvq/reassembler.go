@@ -94,6 +94,12 @@ func sameMessage(a, b *fragment) bool {
 // window can never complete, so the caller must advertise a window at
 // least as large as the largest message it accepts.
 type Reassembler struct {
+	// Buffers, if set, supplies the copies of user data and takes back
+	// the fragments' copies once their message is assembled; the
+	// messages' own buffers go to whoever Pop hands them to. Nil: make,
+	// and the garbage collector takes them back.
+	Buffers Buffers
+
 	// nextSSN is, per inbound stream, the SSN of the next ordered message
 	// to deliver. "The Stream Sequence Number in all the outgoing streams
 	// MUST start from 0 when the association is established" (section 6.5),
@@ -109,6 +115,15 @@ type Reassembler struct {
 	head  int
 	// buffered counts the user bytes in frags, waiting and ready[head:].
 	buffered int
+}
+
+// Buffers lends memory for user data: Get(n) returns a slice of length n
+// whose contents are to be overwritten, Put takes back one that nothing
+// refers to any more. It must be safe for concurrent use when the
+// messages are read on other goroutines.
+type Buffers interface {
+	Get(n int) []byte
+	Put(b []byte)
 }
 
 // NewReassembler returns a Reassembler for an association with
@@ -152,7 +167,7 @@ func (r *Reassembler) Add(d *chunk.DataChunk) error {
 			StreamID:  d.StreamID,
 			PPID:      d.PPID,
 			Unordered: d.Unordered,
-			Data:      clone(d.UserData),
+			Data:      r.clone(d.UserData),
 		}
 		r.buffered += len(m.Data)
 		return r.complete(m, d.SSN, d.TSN)
@@ -160,7 +175,7 @@ func (r *Reassembler) Add(d *chunk.DataChunk) error {
 
 	tsn := d.TSN
 	f := fragment{
-		data:      clone(d.UserData),
+		data:      r.clone(d.UserData),
 		ppid:      d.PPID,
 		sid:       d.StreamID,
 		ssn:       d.SSN,
@@ -205,11 +220,15 @@ func (r *Reassembler) Add(d *chunk.DataChunk) error {
 		StreamID:  head.sid,
 		PPID:      head.ppid,
 		Unordered: head.unordered,
-		Data:      make([]byte, 0, f.size),
+		Data:      r.get(f.size)[:0],
 	}
 	for t := f.first; ; t++ {
-		m.Data = append(m.Data, r.frags[t].data...)
+		frag := r.frags[t].data
+		m.Data = append(m.Data, frag...)
 		delete(r.frags, t)
+		if r.Buffers != nil {
+			r.Buffers.Put(frag)
+		}
 		if t == f.last {
 			break
 		}
@@ -298,9 +317,17 @@ func (r *Reassembler) Pop() (Message, bool) {
 // the buffer space left).
 func (r *Reassembler) Buffered() int { return r.buffered }
 
-// clone copies b into a new slice of exactly its length.
-func clone(b []byte) []byte {
-	c := make([]byte, len(b))
+// get returns a buffer of length n from Buffers, or a new one.
+func (r *Reassembler) get(n int) []byte {
+	if r.Buffers != nil {
+		return r.Buffers.Get(n)
+	}
+	return make([]byte, n)
+}
+
+// clone copies b into a buffer of exactly its length.
+func (r *Reassembler) clone(b []byte) []byte {
+	c := r.get(len(b))
 	copy(c, b)
 	return c
 }

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/pgsctp/pgsctp/chunk"
 )
@@ -583,5 +584,112 @@ func BenchmarkFragmented(b *testing.B) {
 		if m, ok := r.Pop(); !ok || len(m.Data) != size {
 			b.Fatal("not delivered")
 		}
+	}
+}
+
+// ledger is a Buffers that keeps its own free list and checks how it is
+// used: every Put is of a buffer Get lent and not yet given back.
+type ledger struct {
+	t    testing.TB
+	lent map[*byte]bool
+	free [][]byte
+	gets int
+}
+
+func newLedger(t testing.TB) *ledger { return &ledger{t: t, lent: make(map[*byte]bool)} }
+
+func (l *ledger) Get(n int) []byte {
+	l.gets++
+	for i, b := range l.free {
+		if cap(b) >= n {
+			l.free = slices.Delete(l.free, i, i+1)
+			l.lent[unsafe.SliceData(b)] = true
+			return b[:n]
+		}
+	}
+	b := make([]byte, n, max(n, 2048))
+	l.lent[unsafe.SliceData(b)] = true
+	return b
+}
+
+func (l *ledger) Put(b []byte) {
+	p := unsafe.SliceData(b)
+	if !l.lent[p] {
+		l.t.Fatalf("Put of a buffer not lent, or given back twice")
+	}
+	delete(l.lent, p)
+	l.free = append(l.free, b[:0])
+}
+
+// TestReassemblerBuffers: with Buffers set, messages are assembled in
+// buffers it lent, the fragments' copies all go back to it, and a
+// message given back is used again, so a steady flow allocates nothing.
+func TestReassemblerBuffers(t *testing.T) {
+	l := newLedger(t)
+	r := NewReassembler(2)
+	r.Buffers = l
+	rng := rand.New(rand.NewPCG(7, 7))
+	var tsn uint32
+	var ssn [2]uint16
+	for round := range 50 {
+		// Three messages of 1 to 5 fragments, their chunks shuffled.
+		var chunks []*chunk.DataChunk
+		want := map[string]bool{}
+		for m := range 3 {
+			sid := uint16(m % 2)
+			n := 1 + rng.IntN(5)
+			var whole []byte
+			for i := range n {
+				data := bytes.Repeat([]byte{byte('a' + round%26)}, 1+rng.IntN(300))
+				whole = append(whole, data...)
+				d := &chunk.DataChunk{Beginning: i == 0, Ending: i == n-1, TSN: tsn, StreamID: sid, SSN: ssn[sid], UserData: data}
+				chunks = append(chunks, d)
+				tsn++
+			}
+			ssn[sid]++
+			want[fmt.Sprintf("%d:%s", sid, whole)] = true
+		}
+		rng.Shuffle(len(chunks), func(i, j int) { chunks[i], chunks[j] = chunks[j], chunks[i] })
+		for _, d := range chunks {
+			if err := r.Add(d); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for {
+			m, ok := r.Pop()
+			if !ok {
+				break
+			}
+			k := fmt.Sprintf("%d:%s", m.StreamID, m.Data)
+			if !want[k] {
+				t.Fatalf("round %d: unexpected message %q", round, k)
+			}
+			delete(want, k)
+			if !l.lent[unsafe.SliceData(m.Data)] {
+				t.Fatalf("round %d: a message not in a lent buffer", round)
+			}
+			l.Put(m.Data)
+		}
+		if len(want) > 0 || r.Buffered() != 0 {
+			t.Fatalf("round %d: %d messages missing, %d bytes held", round, len(want), r.Buffered())
+		}
+		if len(l.lent) != 0 {
+			t.Fatalf("round %d: %d buffers not given back", round, len(l.lent))
+		}
+	}
+	d := &chunk.DataChunk{Beginning: true, Ending: true, UserData: make([]byte, 1200)}
+	allocs := testing.AllocsPerRun(1000, func() {
+		d.TSN = tsn
+		d.SSN = ssn[0]
+		tsn++
+		ssn[0]++
+		if err := r.Add(d); err != nil {
+			t.Fatal(err)
+		}
+		m, _ := r.Pop()
+		l.Put(m.Data)
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations per message with the buffers given back, want 0", allocs)
 	}
 }
