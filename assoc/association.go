@@ -191,7 +191,7 @@ func NewClient(now time.Time, cfg Config, peers []netip.AddrPort, peerPort uint1
 	if !cfg.NoASCONF {
 		a.ourRandom = authRandom(cfg.Rand)
 	}
-	a.tx.init(a.initialTSN, cfg.OutboundStreams)
+	a.tx.init(a.initialTSN, cfg.OutboundStreams, cfg.Buffers)
 	a.outStreams = cfg.OutboundStreams
 	for _, peer := range peers[:min(len(peers), maxPaths)] {
 		if a.pathFor(peer.Addr(), netip.Addr{}) == nil {

@@ -36,6 +36,7 @@ type txState struct {
 	queue       []*txChunk // fragmented, not yet sent; TSN unassigned
 	qHead       int
 	outstanding []*txChunk // sent, not cumulatively acked, ascending TSN
+	outArr      []*txChunk // the array outstanding is a window of (pushOutstanding)
 
 	buffered     int // user bytes in queue and outstanding
 	peerRwnd     uint32
@@ -49,33 +50,58 @@ type txState struct {
 
 	burst int // new-data packets sent since the last input (Max.Burst)
 
-	// spare are queue entries of acknowledged chunks, and spareMsgs the
-	// copies of small acknowledged messages, for the next messages: a
-	// steady exchange of small messages then allocates neither. At most
-	// maxSpare entries and maxSpareMsgs copies of up to maxSpareMsg bytes
-	// are kept, so an idle association holds little (4 KiB of copies).
-	spare     []*txChunk
-	spareMsgs [][]byte
+	// spare are the queue entries of acknowledged chunks, for the next
+	// chunks: a steady flow of messages then allocates none. While data
+	// flows as many are kept as it has had chunks queued and outstanding
+	// at once (a bulk sender frees a window's worth in a burst of SACKs
+	// and fragments a 64 KiB message at once); an idle association keeps
+	// at most maxSpare (trimSpare).
+	spare []*txChunk
+	// inUse is the most entries queued and outstanding at once since the
+	// last trimSpare: how many spare entries are worth keeping.
+	inUse int
+	// bufs lends the private copies of messages (Config.Buffers, or a
+	// smallCopies); a copy goes back when its message's last chunk is
+	// acknowledged.
+	bufs Buffers
 }
 
+const maxSpare = 32
+
+// smallCopies is the Buffers of an association whose Config has none:
+// it keeps up to 4 buffers of up to 1 KiB, so a steady exchange of small
+// messages allocates no copies and an idle association holds 4 KiB.
+type smallCopies struct{ spare [][]byte }
+
 const (
-	maxSpare     = 32
 	maxSpareMsgs = 4
 	maxSpareMsg  = 1024
 )
 
-// msgCopy returns a private copy of msg, in a spare buffer if one fits.
-func (t *txState) msgCopy(msg []byte) []byte {
-	for i := len(t.spareMsgs) - 1; i >= 0; i-- {
-		if b := t.spareMsgs[i]; cap(b) >= len(msg) {
-			last := len(t.spareMsgs) - 1
-			t.spareMsgs[i] = t.spareMsgs[last]
-			t.spareMsgs[last] = nil
-			t.spareMsgs = t.spareMsgs[:last]
-			return append(b[:0], msg...)
+func (c *smallCopies) Get(n int) []byte {
+	for i := len(c.spare) - 1; i >= 0; i-- {
+		if b := c.spare[i]; cap(b) >= n {
+			last := len(c.spare) - 1
+			c.spare[i] = c.spare[last]
+			c.spare[last] = nil
+			c.spare = c.spare[:last]
+			return b[:n]
 		}
 	}
-	return append([]byte(nil), msg...)
+	return make([]byte, n)
+}
+
+func (c *smallCopies) Put(b []byte) {
+	if cap(b) <= maxSpareMsg && len(c.spare) < maxSpareMsgs {
+		c.spare = append(c.spare, b[:0])
+	}
+}
+
+// msgCopy returns a private copy of msg.
+func (t *txState) msgCopy(msg []byte) []byte {
+	b := t.bufs.Get(len(msg))
+	copy(b, msg)
+	return b
 }
 
 // newChunk is an entry for a new chunk, recycled if one is spare.
@@ -96,18 +122,38 @@ func (t *txState) newChunk(d chunk.DataChunk) *txChunk {
 // since TSNs are acknowledged in order and a message's chunks have
 // consecutive TSNs (packets hold copies of chunks, never the chunks).
 func (t *txState) recycle(ch *txChunk) {
-	if m := ch.msg; m != nil && cap(m) <= maxSpareMsg && len(t.spareMsgs) < maxSpareMsgs {
-		t.spareMsgs = append(t.spareMsgs, m[:0])
+	if ch.msg != nil {
+		t.bufs.Put(ch.msg)
 	}
-	if len(t.spare) < maxSpare {
+	if len(t.spare) < max(maxSpare, t.inUse) {
 		*ch = txChunk{} // drops the message's data
 		t.spare = append(t.spare, ch)
 	}
 }
 
-func (t *txState) init(initialTSN uint32, streams uint16) {
+// trimSpare drops the spare entries beyond maxSpare if nothing is queued
+// or outstanding: what a bulk transfer needed, an idle association does
+// not keep. It runs with the heartbeat timer, not whenever the queues
+// empty: a bulk sender on a fast path empties them between two writes,
+// and would allocate its entries anew each time.
+func (t *txState) trimSpare() {
+	if len(t.outstanding) > 0 || t.queued() > 0 {
+		return
+	}
+	t.inUse = 0
+	if len(t.spare) > maxSpare {
+		t.spare = append(make([]*txChunk, 0, maxSpare), t.spare[:maxSpare]...)
+	}
+}
+
+// init resets the sending side for a new initial TSN. bufs lends the
+// messages' copies (nil: a smallCopies of the association's own).
+func (t *txState) init(initialTSN uint32, streams uint16, bufs Buffers) {
 	peer := t.peerRwnd
-	*t = txState{nextTSN: initialTSN, cumAcked: initialTSN - 1, ssn: make([]uint16, streams), peerRwnd: peer}
+	if bufs == nil {
+		bufs = &smallCopies{}
+	}
+	*t = txState{nextTSN: initialTSN, cumAcked: initialTSN - 1, ssn: make([]uint16, streams), peerRwnd: peer, bufs: bufs}
 }
 
 // enqueue fragments msg (section 6.9) into chunks of at most maxPayload
@@ -134,12 +180,46 @@ func (t *txState) enqueue(sid uint16, ppid uint32, msg []byte, unordered bool, m
 		if ch.d.Ending {
 			ch.msg = data
 		}
-		t.queue = append(t.queue, ch)
+		t.pushQueue(ch)
 	}
 	t.buffered += len(data)
 }
 
 func (t *txState) queued() int { return len(t.queue) - t.qHead }
+
+// pushQueue appends ch to the queue. popQueue leaves the slots of sent
+// entries empty at the front; when the array is full and they are at least
+// half of it, the rest moves back to the start instead of the array
+// growing, so a queue that never empties (a bulk sender's) keeps its
+// array.
+func (t *txState) pushQueue(ch *txChunk) {
+	if len(t.queue) == cap(t.queue) && t.qHead > 0 && t.qHead >= len(t.queue)/2 {
+		n := copy(t.queue, t.queue[t.qHead:])
+		clear(t.queue[n:])
+		t.queue, t.qHead = t.queue[:n], 0
+	}
+	t.queue = append(t.queue, ch)
+	t.inUse = max(t.inUse, len(t.outstanding)+t.queued())
+}
+
+// pushOutstanding appends ch to outstanding. Cumulatively acknowledged
+// chunks leave its front by reslicing (processSack), so outstanding is a
+// window that moves along outArr; when it reaches the array's end, it
+// moves back to the start if at least half of the array is free, and to
+// an array twice its size otherwise. An acknowledgement then costs no
+// shift of what is still outstanding, and a steady flow no allocation.
+func (t *txState) pushOutstanding(ch *txChunk) {
+	if n := len(t.outstanding); n == cap(t.outstanding) {
+		arr := t.outArr
+		if len(arr) < max(2*n, 1) {
+			arr = make([]*txChunk, max(2*n, 64))
+		}
+		copy(arr, t.outstanding)
+		clear(arr[n:])
+		t.outstanding, t.outArr = arr[:n], arr
+	}
+	t.outstanding = append(t.outstanding, ch)
+}
 
 func (t *txState) popQueue() *txChunk {
 	c := t.queue[t.qHead]
@@ -186,7 +266,7 @@ func (t *txState) unsentByStream() map[uint16]int {
 }
 
 func (t *txState) clear() {
-	t.queue, t.qHead, t.outstanding, t.spare, t.spareMsgs = nil, 0, nil, nil, nil
+	t.queue, t.qHead, t.outstanding, t.outArr, t.spare = nil, 0, nil, nil, nil
 	t.buffered, t.rtxPending = 0, 0
 }
 
@@ -277,11 +357,7 @@ func (a *Association) processSack(now time.Time, s *chunk.SackChunk) {
 		t.recycle(ch)
 		n++
 	}
-	if n > 0 {
-		rest := copy(t.outstanding, t.outstanding[n:])
-		clear(t.outstanding[rest:])
-		t.outstanding = t.outstanding[:rest]
-	}
+	t.outstanding = t.outstanding[n:] // pushOutstanding reuses the front
 	t.cumAcked = cum
 
 	// Gap Ack Blocks: acknowledged out of order; chunks once gap-acked and
@@ -551,7 +627,7 @@ func (a *Association) appendData(now time.Time, p *path, b []byte, room int) []b
 			}
 			b = ch.d.Append(b)
 			mark(ch)
-			t.outstanding = append(t.outstanding, ch)
+			t.pushOutstanding(ch)
 			a.stats.BytesSent += uint64(len(ch.d.UserData))
 			n32 := uint32(len(ch.d.UserData))
 			if t.peerRwnd > n32 {

@@ -478,7 +478,7 @@ func (a *Association) restart(now time.Time, ck *cookie, from, to netip.AddrPort
 	a.localTag, a.peerTag = ck.localTag, ck.peerTag
 	a.outStreams = min(ck.localOS, ck.peerMIS)
 	a.inStreams = min(ck.localMIS, ck.peerOS)
-	a.tx.init(ck.localTSN, a.outStreams)
+	a.tx.init(ck.localTSN, a.outStreams, a.cfg.Buffers)
 	a.timers = timers{}
 	a.errors = 0
 	a.peerAddrs = ck.peerAddrs
@@ -501,7 +501,7 @@ func newServer(now time.Time, cfg Config, s *cookieSigner, ck *cookie, from, to 
 	a.initialTSN = ck.localTSN
 	a.outStreams = min(ck.localOS, ck.peerMIS)
 	a.inStreams = min(ck.localMIS, ck.peerOS)
-	a.tx.init(ck.localTSN, a.outStreams)
+	a.tx.init(ck.localTSN, a.outStreams, a.cfg.Buffers)
 	a.tx.peerRwnd = ck.peerRwnd
 	a.peerAddrs = ck.peerAddrs
 	a.setupAuthFromCookie(ck)

@@ -55,6 +55,7 @@ func (a *Association) onHeartbeatTimer(p *path, now time.Time) {
 	// Heartbeats probe idle paths only; data in flight has T3-rtx.
 	if p.flight == 0 && (p.state != PathActive || a.tx.rtxPending == 0) {
 		a.sendHeartbeat(p, now)
+		a.tx.trimSpare()
 	}
 	a.scheduleHeartbeat(p, now)
 }

@@ -137,3 +137,27 @@ func TestBatchFills(t *testing.T) {
 		}
 	}
 }
+
+// TestAllocsBulk: 64 KiB messages, each cut into dozens of DATA chunks,
+// allocate nothing once warm: the chunks' queue entries, the message's
+// copy and the received message's buffer are all reused. (Before issue
+// 7's work, a 64 KiB message and its echo cost about 110 allocations.)
+func TestAllocsBulk(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short")
+	}
+	if raceEnabled {
+		t.Skip("allocation counts mean nothing under -race")
+	}
+	p := newEchoPair(t)
+	msg := make([]byte, 64<<10)
+	for range 50 {
+		p.round(t, msg)
+	}
+	const want = 0
+	n := testing.AllocsPerRun(200, func() { p.round(t, msg) })
+	t.Logf("%v allocations per round trip of 64 KiB", n)
+	if n > want {
+		t.Errorf("%v allocations per round trip of 64 KiB; want at most %d", n, want)
+	}
+}
