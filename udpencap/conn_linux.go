@@ -67,6 +67,9 @@ type sysConn struct {
 	tx sync.Pool
 	// zones caches interface names and indexes of IPv6 zones.
 	zones zoneCache
+	// dfMu: writeBatch holds it shared, writeFragment alone, for the
+	// moment it turns the socket's DF off (the option is per socket).
+	dfMu sync.RWMutex
 }
 
 // oobSpace is the control-message room of one datagram: one IPV6_PKTINFO
@@ -446,6 +449,45 @@ var errFamily = errors.New("address family not supported by the socket")
 var errLength = errors.New("message length outside its buffer")
 
 func (s *sysConn) writeBatch(_ *net.UDPConn, msgs []Message) (int, error) {
+	s.dfMu.RLock()
+	defer s.dfMu.RUnlock()
+	return s.writeBatchDF(msgs)
+}
+
+// writeFragment writes one datagram with DF clear: the socket's
+// IP_MTU_DISCOVER (and IPV6_MTU_DISCOVER) is IP_PMTUDISC_DONT while it
+// goes, and every other write waits. It is rare: a DATA chunk cut for a
+// larger PLPMTU than its path has now. IPv4 routers then fragment it;
+// IPv6 has only the host, which fragments for the path MTU it knows.
+func (s *sysConn) writeFragment(_ *net.UDPConn, m *Message) error {
+	s.dfMu.Lock()
+	defer s.dfMu.Unlock()
+	if err := s.setDF(unix.IP_PMTUDISC_DONT, unix.IPV6_PMTUDISC_DONT); err != nil {
+		return fmt.Errorf("clearing DF: %w", err)
+	}
+	_, err := s.writeBatchDF([]Message{*m})
+	if err2 := s.setDF(unix.IP_PMTUDISC_PROBE, unix.IPV6_PMTUDISC_PROBE); err == nil && err2 != nil {
+		err = fmt.Errorf("setting DF again: %w", err2)
+	}
+	return err
+}
+
+// setDF sets the socket's path MTU discovery mode, IPv4 (which also rules
+// IPv4 on a dual-stack socket) and IPv6.
+func (s *sysConn) setDF(v4, v6 int) error {
+	var serr error
+	if err := s.rc.Control(func(fd uintptr) {
+		serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_MTU_DISCOVER, v4)
+		if s.v6 && serr == nil {
+			serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_IPV6, unix.IPV6_MTU_DISCOVER, v6)
+		}
+	}); err != nil {
+		return err
+	}
+	return serr
+}
+
+func (s *sysConn) writeBatchDF(msgs []Message) (int, error) {
 	b := s.tx.Get().(*mmsgBatch)
 	defer s.tx.Put(b)
 	if !s.gso.Load() {

@@ -55,3 +55,9 @@ func (s *sysConn) writeBatch(uc *net.UDPConn, msgs []Message) (int, error) {
 	}
 	return len(msgs), nil
 }
+
+// writeFragment: datagrams may be fragmented here anyway.
+func (s *sysConn) writeFragment(uc *net.UDPConn, m *Message) error {
+	_, err := s.writeBatch(uc, []Message{*m})
+	return err
+}

@@ -32,6 +32,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 )
 
 // DefaultPort is the UDP port IANA assigned to SCTP over UDP ("sctp-tunneling",
@@ -70,6 +71,11 @@ type Message struct {
 	// reported unmapped even on a dual-stack socket. On write, a Local
 	// of the other address family than Addr is ignored.
 	Local netip.Addr
+	// Fragment, on write, lets the datagram leave in IP fragments (DF
+	// clear) where the socket otherwise forbids it (DontFragment): for a
+	// packet larger than its path is now known to carry, which cannot be
+	// cut any other way. Such a datagram is written on its own.
+	Fragment bool
 }
 
 // Conn is one UDP socket carrying SCTP packets. ReadBatch must be called
@@ -201,7 +207,18 @@ func (c *Conn) WriteBatch(msgs []Message) (int, error) {
 	}
 	sent := 0
 	for sent < len(msgs) {
-		n, err := c.sys.writeBatch(c.uc, msgs[sent:])
+		run := msgs[sent:]
+		if run[0].Fragment {
+			if err := c.sys.writeFragment(c.uc, &run[0]); err != nil {
+				return sent, fmt.Errorf("udpencap: write to %v: %w", run[0].Addr, err)
+			}
+			sent++
+			continue
+		}
+		if i := slices.IndexFunc(run, func(m Message) bool { return m.Fragment }); i > 0 {
+			run = run[:i]
+		}
+		n, err := c.sys.writeBatch(c.uc, run)
 		if n > 0 {
 			sent += n
 		}
