@@ -136,6 +136,12 @@ type Transmit struct {
 	From   netip.Addr
 	To     netip.AddrPort
 	Packet []byte // a slice of the buffer passed to PollTransmit
+	// Fragment: the packet is larger than the path's PLPMTU, so it must
+	// leave with IP fragmentation allowed (DF clear). Only a DATA chunk
+	// cut for a larger PLPMTU than the path has now, retransmitted alone,
+	// makes one: DATA cannot be cut again once it has a TSN (RFC 9260
+	// 6.9), and IP fragmentation is what is left (as in Linux's SCTP).
+	Fragment bool
 }
 
 // State is an association state (RFC 9260 section 4).

@@ -425,14 +425,8 @@ func (a *Association) Send(now time.Time, sid uint16, ppid uint32, msg []byte, o
 		a.tx.wantWritable = true
 		return ErrWouldBlock
 	}
-	a.tx.enqueue(sid, ppid, msg, o.Unordered, a.maxDataPayload())
+	a.tx.enqueue(sid, ppid, msg, o.Unordered)
 	return nil
-}
-
-// maxDataPayload is the most user data one DATA chunk carries so that a
-// packet with it fits the MTU.
-func (a *Association) maxDataPayload() int {
-	return a.cfg.MTU - chunk.HeaderLen - chunk.DataHeaderLen
 }
 
 // Release returns n bytes of delivered Message data to the receive window.

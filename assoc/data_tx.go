@@ -156,33 +156,46 @@ func (t *txState) init(initialTSN uint32, streams uint16, bufs Buffers) {
 	*t = txState{nextTSN: initialTSN, cumAcked: initialTSN - 1, ssn: make([]uint16, streams), peerRwnd: peer, bufs: bufs}
 }
 
-// enqueue fragments msg (section 6.9) into chunks of at most maxPayload
-// bytes. Fragments of one message get consecutive TSNs because the queue is
-// sent in order.
-func (t *txState) enqueue(sid uint16, ppid uint32, msg []byte, unordered bool, maxPayload int) {
+// enqueue queues msg as one entry, a DATA chunk that may be too large to
+// send: appendData cuts it into fragments (section 6.9) when they are
+// first sent, each as large as the path then carries (its PLPMTU), and
+// they get consecutive TSNs because the queue is sent in order.
+func (t *txState) enqueue(sid uint16, ppid uint32, msg []byte, unordered bool) {
 	data := t.msgCopy(msg)
 	var ssn uint16
 	if !unordered {
 		ssn = t.ssn[sid]
 		t.ssn[sid]++
 	}
-	for off := 0; off < len(data); off += maxPayload {
-		end := min(off+maxPayload, len(data))
-		ch := t.newChunk(chunk.DataChunk{
-			Unordered: unordered,
-			Beginning: off == 0,
-			Ending:    end == len(data),
-			StreamID:  sid,
-			SSN:       ssn,
-			PPID:      ppid,
-			UserData:  data[off:end:end],
-		})
-		if ch.d.Ending {
-			ch.msg = data
-		}
-		t.pushQueue(ch)
-	}
+	ch := t.newChunk(chunk.DataChunk{
+		Unordered: unordered,
+		Beginning: true,
+		Ending:    true,
+		StreamID:  sid,
+		SSN:       ssn,
+		PPID:      ppid,
+		UserData:  data,
+	})
+	ch.msg = data
+	t.pushQueue(ch)
 	t.buffered += len(data)
+}
+
+// popChunk takes the first size bytes of the queue's head entry off as a
+// chunk of their own (the message's next fragment), or the whole entry
+// when it holds no more than size. The rest stays at the head, and the
+// message's copy stays with the fragment that ends it.
+func (t *txState) popChunk(size int) *txChunk {
+	ch := t.queue[t.qHead]
+	if len(ch.d.UserData) <= size {
+		return t.popQueue()
+	}
+	first := t.newChunk(ch.d)
+	first.d.UserData = ch.d.UserData[:size:size]
+	first.d.Ending = false
+	ch.d.UserData = ch.d.UserData[size:]
+	ch.d.Beginning = false
+	return first
 }
 
 func (t *txState) queued() int { return len(t.queue) - t.qHead }
@@ -529,6 +542,20 @@ func (a *Association) onT3Timeout(p *path, now time.Time) {
 	a.plpT3(p, now)
 }
 
+// fragmentSize is how many of the n bytes left of the queue's first
+// message the next DATA chunk to p carries: what a packet of the path's
+// PLPMTU (room) holds, in multiples of 4, so that no fragment but the last
+// needs padding. When the peer's window is smaller than that but still
+// holds a chunk of the base size, the fragment fits the window rather than
+// waiting for a larger one, as chunks cut for the base size did.
+func (a *Association) fragmentSize(p *path, room, n int) int {
+	size := (room - chunk.HeaderLen - chunk.DataHeaderLen) &^ 3
+	if w := int(a.tx.peerRwnd) &^ 3; w < size && w >= a.cfg.MTU-chunk.HeaderLen-chunk.DataHeaderLen {
+		size = w
+	}
+	return min(n, size)
+}
+
 // canSendNew says whether a new DATA chunk of n bytes may go to p now:
 // rule A of section 6.1 (the peer's window, with one chunk allowed when
 // nothing is in flight: zero window probing) and rule B (cwnd).
@@ -597,9 +624,17 @@ func (a *Association) appendData(now time.Time, p *path, b []byte, room int) []b
 			if !ch.retransmit {
 				continue
 			}
-			n := ch.d.Len()
-			if (n+3)&^3 > room-len(b) {
-				break
+			n := (ch.d.Len() + 3) &^ 3
+			if n > room-len(b) {
+				// A chunk cut for a larger PLPMTU than the path has now
+				// (after a black hole, or on another path) cannot be cut
+				// again, having a TSN (6.9): it goes alone, in a packet
+				// the host may fragment (Transmit.Fragment), if the
+				// buffer holds it with the AUTH room kept.
+				authRoom := min(p.mtu, cap(b)) - room
+				if len(b) > chunk.HeaderLen || n > cap(b)-len(b)-authRoom {
+					break
+				}
 			}
 			if !ignoreCwnd && p.flight >= p.cwnd {
 				break
@@ -614,12 +649,11 @@ func (a *Association) appendData(now time.Time, p *path, b []byte, room int) []b
 	}
 	if t.rtxPending == 0 {
 		for t.queued() > 0 {
-			ch := t.queue[t.qHead]
-			n := ch.d.Len()
-			if (n+3)&^3 > room-len(b) || !a.canSendNew(now, p, len(ch.d.UserData)) {
+			size := a.fragmentSize(p, room, len(t.queue[t.qHead].d.UserData))
+			if (chunk.DataHeaderLen+size+3)&^3 > room-len(b) || !a.canSendNew(now, p, size) {
 				break
 			}
-			t.popQueue()
+			ch := t.popChunk(size)
 			ch.d.TSN = t.nextTSN
 			t.nextTSN++
 			if p.probe == nil {

@@ -111,7 +111,7 @@ func (a *Association) finish(p *path, b []byte) Transmit {
 	}
 	chunk.SetChecksum(b)
 	a.stats.PacketsSent++
-	return Transmit{From: p.local, To: p.addr, Packet: b}
+	return Transmit{From: p.local, To: p.addr, Packet: b, Fragment: len(b) > p.mtu}
 }
 
 // inputDone resets the per-input burst allowance: Max.Burst limits how

@@ -11,9 +11,9 @@ func TestTxQueuesReuse(t *testing.T) {
 	tx.init(1, 1, nil)
 	msg := make([]byte, 200) // 4 chunks of 50
 	send := func() {
-		tx.enqueue(0, 0, msg, false, 50)
+		tx.enqueue(0, 0, msg, false)
 		for tx.queued() > 0 {
-			tx.pushOutstanding(tx.popQueue())
+			tx.pushOutstanding(tx.popChunk(50))
 		}
 	}
 	ack := func(n int) { // as processSack does for a cumulative ack

@@ -284,7 +284,7 @@ func (a *Association) collect(now time.Time) {
 			if !ok {
 				return
 			}
-			b.out[b.n] = udpencap.Message{Buf: t.Packet, N: len(t.Packet), Addr: t.To, Local: t.From}
+			b.out[b.n] = udpencap.Message{Buf: t.Packet, N: len(t.Packet), Addr: t.To, Local: t.From, Fragment: t.Fragment}
 			b.n++
 		}
 		a.sendBatch()

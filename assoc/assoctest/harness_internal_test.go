@@ -129,7 +129,7 @@ func TestLinkLossAndOrder(t *testing.T) {
 	l, p := newTestLink(LinkConfig{Loss: 0.3, Delay: 10 * time.Millisecond, Jitter: 5 * time.Millisecond, Duplicate: 0.1}, 42)
 	now := Epoch
 	for range 1000 {
-		l.send(now, pkt, nil, netip.AddrPort{}, netip.AddrPort{})
+		l.send(now, pkt, false, nil, netip.AddrPort{}, netip.AddrPort{})
 		now = now.Add(time.Millisecond)
 	}
 	lost, dups := 0, 0
@@ -159,7 +159,7 @@ func TestLinkLossAndOrder(t *testing.T) {
 	l2, p2 := newTestLink(l.LinkConfig, 42)
 	now = Epoch
 	for range 1000 {
-		l2.send(now, pkt, nil, netip.AddrPort{}, netip.AddrPort{})
+		l2.send(now, pkt, false, nil, netip.AddrPort{}, netip.AddrPort{})
 		now = now.Add(time.Millisecond)
 	}
 	if p2.Ladder.String() != p.Ladder.String() {
@@ -172,7 +172,7 @@ func TestLinkHooks(t *testing.T) {
 	sack := BuildPacket(1, 2, 3, RawChunk{Type: chunk.TypeSack, Value: make([]byte, 12)})
 	l, p := newTestLink(LinkConfig{Hooks: []Hook{DropFirst(chunk.TypeData, 2), DelayFirst(chunk.TypeSack, 1, time.Second)}, MTU: 40}, 1)
 	for _, pkt := range [][]byte{data, sack, data, sack, data, BuildPacket(1, 2, 3, RawChunk{Type: chunk.TypePad, Value: make([]byte, 40)})} {
-		l.send(Epoch, pkt, nil, netip.AddrPort{}, netip.AddrPort{})
+		l.send(Epoch, pkt, false, nil, netip.AddrPort{}, netip.AddrPort{})
 	}
 	var fates []string
 	for _, e := range p.Ladder.Entries {

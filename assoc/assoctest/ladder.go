@@ -34,6 +34,7 @@ type Entry struct {
 	Arrive time.Time // when it is delivered; zero if it was not
 	Fate   string    // why it was not delivered ("" if it was), or "injected"
 	Dup    bool      // the second copy of a duplicated packet
+	Frag   bool      // sent with IP fragmentation allowed (Transmit.Fragment)
 
 	// Events and notes.
 	Side  string // "A" or "Z"
@@ -76,6 +77,9 @@ func (e *Entry) String() string {
 		if e.Dup {
 			tail += " (duplicate)"
 		}
+	}
+	if e.Frag {
+		tail += " (DF clear)"
 	}
 	var via string
 	if e.Src.IsValid() {

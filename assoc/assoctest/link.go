@@ -48,6 +48,9 @@ type Packet struct {
 	Delay time.Duration
 	// N counts the packets offered to this link, from 1.
 	N int
+	// Fragment: the sender allowed IP fragmentation (Transmit.Fragment),
+	// so a packet longer than the link's MTU passes, in fragments.
+	Fragment bool
 }
 
 // Has reports whether the packet carries a chunk of type t.
@@ -76,7 +79,9 @@ type LinkConfig struct {
 	Reorder      float64
 	ReorderDelay time.Duration
 	// MTU drops packets longer than MTU bytes (the SCTP packet, as the
-	// core emits it); zero: no limit.
+	// core emits it), as a path that drops what has DF set and sends no
+	// ICMP would, unless the packet may be fragmented (Packet.Fragment);
+	// zero: no limit.
 	MTU int
 	// Down drops everything: a peer that vanished.
 	Down bool
@@ -121,15 +126,15 @@ const (
 
 // send offers a packet from src to dst (an address of to) to the link at
 // now.
-func (l *Link) send(now time.Time, data []byte, to *Peer, src, dst netip.AddrPort) {
+func (l *Link) send(now time.Time, data []byte, fragment bool, to *Peer, src, dst netip.AddrPort) {
 	l.n++
-	p := &Packet{Dir: l.Dir, Sent: now, Data: data, Chunks: ChunkTypes(data), N: l.n}
+	p := &Packet{Dir: l.Dir, Sent: now, Data: data, Chunks: ChunkTypes(data), N: l.n, Fragment: fragment}
 	fate := ""
 	dup := false
 	switch {
 	case l.Down:
 		fate = fateDown
-	case l.MTU > 0 && len(data) > l.MTU:
+	case l.MTU > 0 && len(data) > l.MTU && !fragment:
 		fate = fateTooBig
 	}
 	if fate == "" {
@@ -163,7 +168,7 @@ func (l *Link) send(now time.Time, data []byte, to *Peer, src, dst netip.AddrPor
 		}
 		at = at.Add(rd)
 	}
-	e := Entry{Kind: KindPacket, At: now, Dir: l.Dir, Data: p.Data}
+	e := Entry{Kind: KindPacket, At: now, Dir: l.Dir, Data: p.Data, Frag: fragment}
 	if l.pair.A != nil && (len(l.pair.A.Addrs) > 1 || len(l.pair.Z.Addrs) > 1) {
 		e.Src, e.Dst = src, dst // with one path, the ladder says nothing of addresses
 	}

@@ -473,7 +473,7 @@ func (s *Peer) emit(tx assoc.Transmit, fromAssoc bool) {
 		}
 		s.checkTag(data)
 	}
-	s.p.linkFor(s.out, src.Addr(), tx.To.Addr()).send(s.p.Now(), data, s.peer, src, tx.To)
+	s.p.linkFor(s.out, src.Addr(), tx.To.Addr()).send(s.p.Now(), data, tx.Fragment, s.peer, src, tx.To)
 }
 
 // checkTag: RFC 9260 section 8.5: "When sending an SCTP packet, the

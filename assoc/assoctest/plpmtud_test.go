@@ -38,8 +38,8 @@ func dataPackets(p *assoctest.Pair, dir assoctest.Direction) (sizes []int, tooBi
 // 1200-byte base ends at exactly 4000 (a probe of 4000 passes, 4012 does
 // not, and the bounds are within 16 bytes), each failed size costing
 // MAX_PROBES = 3 lost probes and no path error. Then a 64 KiB message
-// goes in packets of three 1188-byte DATA chunks (they are cut for the
-// base), none refused by the link.
+// goes in fragments cut for the PLPMTU, one DATA chunk filling each
+// 4000-byte packet, none refused by the link.
 func TestPLPMTUDSearch(t *testing.T) {
 	p := assoctest.New(t, assoctest.Options{
 		A: plpConfig(), Z: plpConfig(),
@@ -89,9 +89,21 @@ func TestPLPMTUDSearch(t *testing.T) {
 	if tooBig != 0 {
 		t.Errorf("%d DATA packets larger than the link's 4000 bytes", tooBig)
 	}
-	full := chunk.HeaderLen + 3*(chunk.DataHeaderLen+1200-chunk.HeaderLen-chunk.DataHeaderLen)
-	if n := slices.Max(sizes); n != full {
-		t.Errorf("largest DATA packet %d bytes, want %d (three base-sized chunks); sizes %v", n, full, sizes)
+	// 65536 bytes: 16 fragments of 3972 and the last 2000.
+	want := append(slices.Repeat([]int{4000}, 16), 2012)
+	if !slices.Equal(sizes, want) {
+		t.Errorf("DATA packets of %v bytes, want %v (one fragment cut for the PLPMTU each)", sizes, want)
+	}
+	for _, e := range p.Ladder.Packets(assoctest.AtoZ, chunk.TypeData) {
+		n := 0
+		for _, ty := range e.Types() {
+			if ty == chunk.TypeData {
+				n++
+			}
+		}
+		if n != 1 || e.Frag {
+			t.Errorf("a DATA packet with %d DATA chunks (want 1), DF clear %v", n, e.Frag)
+		}
 	}
 }
 
@@ -120,6 +132,23 @@ func TestPLPMTUDBlackHole(t *testing.T) {
 	st := p.A.Stats()
 	if st.PMTUBlackHoles != 1 {
 		t.Errorf("PMTUBlackHoles %d, want 1", st.PMTUBlackHoles)
+	}
+	// The fragments cut for 9000 went again alone with DF clear, through
+	// the 1300-byte link in IP fragments; those cut after the fallback fit
+	// the base, with DF set.
+	frag := 0
+	for _, e := range p.Ladder.Packets(assoctest.AtoZ, chunk.TypeData) {
+		switch {
+		case e.Frag && (len(e.Data) <= 1200 || !e.Delivered()):
+			t.Errorf("a %d-byte packet with DF clear, %q: only larger ones need it, and they pass", len(e.Data), e.Fate)
+		case e.Frag:
+			frag++
+		case e.Delivered() && len(e.Data) > 1300:
+			t.Errorf("a %d-byte packet with DF set passed the 1300-byte link", len(e.Data))
+		}
+	}
+	if frag == 0 {
+		t.Error("no packet went with DF clear: the chunks cut for 9000 were lost, or never cut so large")
 	}
 	if st.State != assoc.StateEstablished {
 		t.Fatalf("association %v after the black hole", st.State)
