@@ -543,18 +543,30 @@ func (a *Association) onT3Timeout(p *path, now time.Time) {
 }
 
 // fragmentSize is how many of the n bytes left of the queue's first
-// message the next DATA chunk to p carries: what a packet of the path's
-// PLPMTU (room) holds, in multiples of 4, so that no fragment but the last
-// needs padding. When the peer's window is smaller than that but still
-// holds a chunk of the base size, the fragment fits the window rather than
-// waiting for a larger one, as chunks cut for the base size did.
-func (a *Association) fragmentSize(p *path, room, n int) int {
-	size := (room - chunk.HeaderLen - chunk.DataHeaderLen) &^ 3
+// message the next DATA chunk carries, in a packet with free bytes left:
+// as many as fit, in multiples of 4 (so that no fragment but the last
+// needs padding), so that the tail of one message and the head of the
+// next share a packet. It is 0 when fewer than minFragment bytes would
+// fit: the next packet takes them. When the peer's window is smaller but
+// still holds a chunk of the base size, the fragment fits the window
+// rather than waiting for a larger one, as chunks cut for the base did.
+func (a *Association) fragmentSize(free, n int) int {
+	size := (free - chunk.DataHeaderLen) &^ 3
 	if w := int(a.tx.peerRwnd) &^ 3; w < size && w >= a.cfg.MTU-chunk.HeaderLen-chunk.DataHeaderLen {
 		size = w
 	}
-	return min(n, size)
+	switch {
+	case size >= n:
+		return n
+	case size < minFragment:
+		return 0
+	}
+	return size
 }
+
+// minFragment is the smallest fragment cut to fill a packet's end: below
+// it, the 16-byte header and a chunk more to reassemble are not worth it.
+const minFragment = 256
 
 // canSendNew says whether a new DATA chunk of n bytes may go to p now:
 // rule A of section 6.1 (the peer's window, with one chunk allowed when
@@ -649,8 +661,8 @@ func (a *Association) appendData(now time.Time, p *path, b []byte, room int) []b
 	}
 	if t.rtxPending == 0 {
 		for t.queued() > 0 {
-			size := a.fragmentSize(p, room, len(t.queue[t.qHead].d.UserData))
-			if (chunk.DataHeaderLen+size+3)&^3 > room-len(b) || !a.canSendNew(now, p, size) {
+			size := a.fragmentSize(room-len(b), len(t.queue[t.qHead].d.UserData))
+			if size == 0 || !a.canSendNew(now, p, size) {
 				break
 			}
 			ch := t.popChunk(size)

@@ -172,3 +172,35 @@ func TestPLPMTUDOff(t *testing.T) {
 		t.Errorf("PLPMTU %d without MaxMTU, want the 1200 default", m)
 	}
 }
+
+// Fragments are cut to fill the packet they go in (RFC 9260 6.9 leaves the
+// sizes to the sender): with two 3000-byte messages queued at once on a
+// 4000-byte path (within the initial cwnd), the second message's head
+// fills the first packet: 3988 bytes of chunks, 3000 and 956, then the
+// remaining 2044. Fragments cut for whole packets would send two packets
+// of 3028 bytes.
+func TestFragmentsFillPackets(t *testing.T) {
+	c := mhConfig()
+	c.MTU = 4000
+	p := assoctest.New(t, assoctest.Options{A: c, Z: c,
+		AZ: assoctest.LinkConfig{Delay: 10 * ms, MTU: 4000}, ZA: assoctest.LinkConfig{Delay: 10 * ms, MTU: 4000}})
+	connect(t, p)
+	var want []byte
+	for i := range 2 {
+		msg := bytes.Repeat([]byte{byte('a' + i)}, 3000)
+		want = append(want, msg...)
+		if err := p.A.Send(1, 0, msg, assoc.SendOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !p.RunUntil(func() bool { return len(p.Z.Received(1)) == len(want) }, time.Minute) {
+		t.Fatalf("Z received %d of %d bytes", len(p.Z.Received(1)), len(want))
+	}
+	if !bytes.Equal(p.Z.Received(1), want) {
+		t.Fatal("the messages arrived altered")
+	}
+	sizes, _ := dataPackets(p, assoctest.AtoZ)
+	if want := []int{4000, 2072}; !slices.Equal(sizes, want) {
+		t.Errorf("DATA packets of %v bytes, want %v", sizes, want)
+	}
+}
