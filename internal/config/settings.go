@@ -141,9 +141,9 @@ func sctpSettings() []*Setting {
 		{Name: "sctp_send_buffer", Type: Int, Unit: "B", Default: "1MB", Min: 1500, Max: 1 << 30, Context: Reload,
 			Description: "most user data queued for sending per association before writes block"},
 		{Name: "sctp_mtu", Type: Int, Unit: "B", Default: "1200", Min: 512, Max: 9216, Context: Reload,
-			Description: "SCTP packet size (UDP payload) every path starts at and DATA chunks are cut for; 1200 fits the IPv6 minimum MTU with IP and UDP headers; path MTU discovery (sctp_max_mtu) lets packets grow"},
+			Description: "SCTP packet size (UDP payload) every path starts at; 1200 fits the IPv6 minimum MTU with IP and UDP headers; path MTU discovery (sctp_max_mtu) lets packets grow, and messages are cut to fill them"},
 		// RFC 8899: each path searches from sctp_mtu up to this; DATA
-		// chunks stay cut for sctp_mtu, larger packets bundle more.
+		// is cut for the path's PLPMTU when first sent.
 		{Name: "sctp_max_mtu", Type: Int, Unit: "B", Default: "0", Min: -1, Max: 9216, Context: Reload,
 			Description: "largest SCTP packet path MTU discovery searches for; 0: on Linux the largest local interface MTU less IPv4 and UDP headers (at most 9216), elsewhere no discovery; -1: no discovery, sctp_mtu only"},
 		// RFC 9260 section 5.1.3 (paraphrased) wants the cookie's secret
