@@ -191,28 +191,26 @@ func TestLabSharedPathFate(t *testing.T) {
 	}
 }
 
-// Path MTU discovery (RFC 8899) over real kernels: the client's link
-// carries 9000-byte frames, the server's 4000. Both ends search from the
-// 1200-byte base; the client's probes above 4000 are dropped by the
-// router (they carry DF), the server's fail at its own interface
-// (EMSGSIZE), and each end settles within 16 bytes below 3972, the UDP
-// payload of a 4000-byte IPv4 packet, with no path error. A 1 MiB echo
-// then crosses intact.
-func TestLabPathMTU(t *testing.T) {
-	lab := netns.NewLabT(t, netns.LabConfig{ClientLinks: 1, ServerLinks: 1})
-	ctx := testCtx(t)
-	cl, sl := lab.ClientLinks[0], lab.ServerLinks[0]
-	for _, c := range []struct {
-		ns  *netns.NS
-		dev string
-		mtu string
-	}{{lab.Client, cl.Dev, "9000"}, {lab.Router, cl.RouterDev, "9000"}, {lab.Server, sl.Dev, "4000"}, {lab.Router, sl.RouterDev, "4000"}} {
-		if err := c.ns.Run(ctx, "ip", "link", "set", "dev", c.dev, "mtu", c.mtu); err != nil {
+// nsDev is a network device in a namespace.
+type nsDev struct {
+	ns   *netns.NS
+	name string
+}
+
+// setMTU sets the MTU of devs.
+func setMTU(t *testing.T, mtu int, devs ...nsDev) {
+	t.Helper()
+	for _, d := range devs {
+		if err := d.ns.Run(testCtx(t), "ip", "link", "set", "dev", d.name, "mtu", fmt.Sprint(mtu)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	client, server := labPair(t, lab, sl.Addr.String()+":5432", nil)
-	const want = 4000 - 20 - 8
+}
+
+// waitPLPMTU waits until both ends' path MTU settles within 16 bytes
+// below want, the end of a search.
+func waitPLPMTU(t *testing.T, client, server *Association, want int) {
+	t.Helper()
 	settled := func(a *Association) bool {
 		m := a.Stats().Paths[0].MTU
 		return m > want-16 && m <= want
@@ -225,6 +223,22 @@ func TestLabPathMTU(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Logf("PLPMTU: client %d, server %d", client.Stats().Paths[0].MTU, server.Stats().Paths[0].MTU)
+}
+
+// Path MTU discovery (RFC 8899) over real kernels: the client's link
+// carries 9000-byte frames, the server's 4000. Both ends search from the
+// 1200-byte base; the client's probes above 4000 are dropped by the
+// router (they carry DF), the server's fail at its own interface
+// (EMSGSIZE), and each end settles within 16 bytes below 3972, the UDP
+// payload of a 4000-byte IPv4 packet, with no path error. A 1 MiB echo
+// then crosses intact.
+func TestLabPathMTU(t *testing.T) {
+	lab := netns.NewLabT(t, netns.LabConfig{ClientLinks: 1, ServerLinks: 1})
+	cl, sl := lab.ClientLinks[0], lab.ServerLinks[0]
+	setMTU(t, 9000, nsDev{lab.Client, cl.Dev}, nsDev{lab.Router, cl.RouterDev})
+	setMTU(t, 4000, nsDev{lab.Server, sl.Dev}, nsDev{lab.Router, sl.RouterDev})
+	client, server := labPair(t, lab, sl.Addr.String()+":5432", nil)
+	waitPLPMTU(t, client, server, 4000-20-8)
 	for name, a := range map[string]*Association{"client": client, "server": server} {
 		if p := a.Stats().Paths[0]; p.State != assoc.PathActive || p.Errors != 0 {
 			t.Errorf("%s's path after the search: %+v, want active with no error", name, p)
@@ -256,29 +270,10 @@ func TestLabPathMTU(t *testing.T) {
 // the host fragments them, and every byte of the echo comes back intact.
 func TestLabPathMTUBlackHole(t *testing.T) {
 	lab := netns.NewLabT(t, netns.LabConfig{ClientLinks: 1, ServerLinks: 1})
-	ctx := testCtx(t)
 	cl, sl := lab.ClientLinks[0], lab.ServerLinks[0]
-	type link struct {
-		ns  *netns.NS
-		dev string
-	}
-	setMTU := func(mtu string, links ...link) {
-		for _, l := range links {
-			if err := l.ns.Run(ctx, "ip", "link", "set", "dev", l.dev, "mtu", mtu); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	setMTU("9000", link{lab.Client, cl.Dev}, link{lab.Router, cl.RouterDev}, link{lab.Server, sl.Dev}, link{lab.Router, sl.RouterDev})
+	setMTU(t, 9000, nsDev{lab.Client, cl.Dev}, nsDev{lab.Router, cl.RouterDev}, nsDev{lab.Server, sl.Dev}, nsDev{lab.Router, sl.RouterDev})
 	client, server := labPair(t, lab, sl.Addr.String()+":5432", nil)
-	const jumbo = 9000 - 20 - 8
-	deadline := time.Now().Add(60 * time.Second)
-	for client.Stats().Paths[0].MTU <= jumbo-16 || server.Stats().Paths[0].MTU <= jumbo-16 {
-		if time.Now().After(deadline) {
-			t.Fatalf("PLPMTU: client %d, server %d; want about %d", client.Stats().Paths[0].MTU, server.Stats().Paths[0].MTU, jumbo)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitPLPMTU(t, client, server, 9000-20-8)
 	echoStream(t, server)
 	st, err := client.OpenStream(0)
 	if err != nil {
@@ -292,7 +287,7 @@ func TestLabPathMTUBlackHole(t *testing.T) {
 	if _, err := io.ReadFull(st, got[:half]); err != nil {
 		t.Fatalf("echo before the black hole: %v", err)
 	}
-	setMTU("1500", link{lab.Router, sl.RouterDev}, link{lab.Server, sl.Dev})
+	setMTU(t, 1500, nsDev{lab.Router, sl.RouterDev}, nsDev{lab.Server, sl.Dev})
 	if _, err := io.ReadFull(st, got[half:]); err != nil {
 		t.Fatalf("echo through the black hole: %v (client %+v, server %+v)", err, client.Stats().Paths, server.Stats().Paths)
 	}
