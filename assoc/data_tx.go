@@ -547,13 +547,18 @@ func (a *Association) onT3Timeout(p *path, now time.Time) {
 // as many as fit, in multiples of 4 (so that no fragment but the last
 // needs padding), so that the tail of one message and the head of the
 // next share a packet. It is 0 when fewer than minFragment bytes would
-// fit: the next packet takes them. When the peer's window is smaller but
-// still holds a chunk of the base size, the fragment fits the window
-// rather than waiting for a larger one, as chunks cut for the base did.
+// fit: the next packet takes them. When the peer's window is smaller, the
+// fragment fits the window if that holds a chunk of the base size (rather
+// than waiting for a larger window, as chunks cut for the base did not),
+// and is of the base size otherwise.
 func (a *Association) fragmentSize(free, n int) int {
 	size := (free - chunk.DataHeaderLen) &^ 3
-	if w := int(a.tx.peerRwnd) &^ 3; w < size && w >= a.cfg.MTU-chunk.HeaderLen-chunk.DataHeaderLen {
-		size = w
+	if w := int(a.tx.peerRwnd) &^ 3; w < size {
+		// A window too small for a base-sized chunk is probed with one
+		// of the base size at most (6.1 rule A), as before chunks
+		// followed the PLPMTU: a larger probe is larger waste when the
+		// window is still closed.
+		size = max(w, min(size, a.cfg.MTU-chunk.HeaderLen-chunk.DataHeaderLen))
 	}
 	switch {
 	case size >= n:
@@ -639,12 +644,16 @@ func (a *Association) appendData(now time.Time, p *path, b []byte, room int) []b
 			n := (ch.d.Len() + 3) &^ 3
 			if n > room-len(b) {
 				// A chunk cut for a larger PLPMTU than the path has now
-				// (after a black hole, or on another path) cannot be cut
-				// again, having a TSN (6.9): it goes alone, in a packet
-				// the host may fragment (Transmit.Fragment), if the
-				// buffer holds it with the AUTH room kept.
+				// (after a black hole, or on another path) fits no packet
+				// of this path, and cannot be cut again, having a TSN
+				// (6.9): it goes as the packet's only DATA (control
+				// chunks may ride along, so that a SACK bundled first
+				// cannot hold it back for ever), in a packet the host may
+				// fragment (Transmit.Fragment), if the buffer holds it
+				// with the AUTH room kept.
+				tooBig := n > room-chunk.HeaderLen
 				authRoom := min(p.mtu, cap(b)) - room
-				if len(b) > chunk.HeaderLen || n > cap(b)-len(b)-authRoom {
+				if !tooBig || sentAny || n > cap(b)-len(b)-authRoom {
 					break
 				}
 			}

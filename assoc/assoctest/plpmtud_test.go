@@ -204,3 +204,78 @@ func TestFragmentsFillPackets(t *testing.T) {
 		t.Errorf("DATA packets of %v bytes, want %v", sizes, want)
 	}
 }
+
+// A closed window is probed with a chunk of the base size at most (RFC
+// 9260 6.1 rule A allows one DATA chunk in flight), though chunks follow
+// the 9000-byte PLPMTU otherwise: the probe meets a window that is
+// usually still closed, and a 9000-byte one would be that much more waste.
+func TestZeroWindowProbeBaseSized(t *testing.T) {
+	z := plpConfig()
+	z.RecvWindow = 16384
+	p := assoctest.New(t, assoctest.Options{A: plpConfig(), Z: z, ManualReleaseZ: true,
+		AZ: assoctest.LinkConfig{Delay: 10 * ms}, ZA: assoctest.LinkConfig{Delay: 10 * ms}})
+	connect(t, p)
+	if !p.RunUntil(func() bool { return p.A.Stats().Paths[0].MTU == 9000 }, time.Minute) {
+		t.Fatalf("A's PLPMTU %d, want 9000", p.A.Stats().Paths[0].MTU)
+	}
+	msgs := makeMessages(newRand(p.Seed), 20, 1, []int{6000}, 0)
+	enqueue(p.A, msgs)
+	start := p.Now()
+	p.Advance(60 * time.Second)
+	big, probes := 0, 0
+	for _, e := range sentAfter(p, assoctest.AtoZ, start) {
+		cs, _ := assoctest.Chunks(e.Data)
+		for _, c := range cs {
+			if c.Type != chunk.TypeData {
+				continue
+			}
+			if e.At.Before(start.Add(30 * time.Second)) {
+				big = max(big, len(e.Data))
+				continue
+			}
+			probes++
+			if n := len(c.Value) - (chunk.DataHeaderLen - 4); n > 1200-chunk.HeaderLen-chunk.DataHeaderLen {
+				t.Errorf("a probe of %d bytes of user data into a closed window; want at most the base size's 1172", n)
+			}
+		}
+	}
+	if probes == 0 || big <= 1200 {
+		t.Errorf("%d probes after the window closed; largest DATA packet before %d bytes (want probes, and packets above the base)", probes, big)
+	}
+	p.Z.AutoRelease = true
+	p.Z.ReleaseAll()
+	if !p.RunUntil(func() bool { return len(p.Z.Messages) == len(msgs) }, 10*time.Minute) {
+		t.Fatalf("after release: %d of %d messages", len(p.Z.Messages), len(msgs))
+	}
+	verifyDelivery(t, msgs, p.Z.Messages)
+}
+
+// A black hole both ways at once: each end has SACKs to send while it
+// resends the chunks cut for 9000 bytes in IP fragments, and both
+// transfers complete.
+func TestPLPMTUDBlackHoleBothWays(t *testing.T) {
+	p := assoctest.New(t, assoctest.Options{
+		A: plpConfig(), Z: plpConfig(),
+		AZ: assoctest.LinkConfig{Delay: 10 * ms}, ZA: assoctest.LinkConfig{Delay: 10 * ms},
+	})
+	connect(t, p)
+	if !p.RunUntil(func() bool { return p.A.Stats().Paths[0].MTU == 9000 && p.Z.Stats().Paths[0].MTU == 9000 }, time.Minute) {
+		t.Fatalf("PLPMTU A %d, Z %d, want 9000", p.A.Stats().Paths[0].MTU, p.Z.Stats().Paths[0].MTU)
+	}
+	p.AZ.MTU, p.ZA.MTU = 1300, 1300
+	msg := bytes.Repeat([]byte("both ways "), 22000)
+	for _, side := range []*assoctest.Peer{p.A, p.Z} {
+		if err := side.Send(1, 0, msg, assoc.SendOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	done := func() bool { return len(p.Z.Received(1)) == len(msg) && len(p.A.Received(1)) == len(msg) }
+	if !p.RunUntil(done, 5*time.Minute) {
+		t.Fatalf("received %d (Z) and %d (A) of %d bytes", len(p.Z.Received(1)), len(p.A.Received(1)), len(msg))
+	}
+	for _, side := range []*assoctest.Peer{p.A, p.Z} {
+		if st := side.Stats(); st.PMTUBlackHoles != 1 || st.State != assoc.StateEstablished {
+			t.Errorf("%s: %d black holes, %v; want 1, established", side.Name, st.PMTUBlackHoles, st.State)
+		}
+	}
+}
