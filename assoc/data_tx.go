@@ -33,7 +33,7 @@ type txState struct {
 	cumAcked uint32 // Cumulative TSN Ack Point: highest TSN acked in sequence
 	ssn      []uint16
 
-	queue       []*txChunk // fragmented, not yet sent; TSN unassigned
+	queue       []*txChunk // messages not yet sent, the first maybe in part; no TSN yet
 	qHead       int
 	outstanding []*txChunk // sent, not cumulatively acked, ascending TSN
 	outArr      []*txChunk // the array outstanding is a window of (pushOutstanding)
@@ -547,10 +547,10 @@ func (a *Association) onT3Timeout(p *path, now time.Time) {
 // as many as fit, in multiples of 4 (so that no fragment but the last
 // needs padding), so that the tail of one message and the head of the
 // next share a packet. It is 0 when fewer than minFragment bytes would
-// fit: the next packet takes them. When the peer's window is smaller, the
-// fragment fits the window if that holds a chunk of the base size (rather
-// than waiting for a larger window, as chunks cut for the base did not),
-// and is of the base size otherwise.
+// fit: the next packet takes them. When the peer's window is smaller than
+// that, the fragment is cut to the window if the window holds a chunk of
+// the base size (Config.MTU), and to the base size otherwise: a zero
+// window probe (6.1 rule A).
 func (a *Association) fragmentSize(free, n int) int {
 	size := (free - chunk.DataHeaderLen) &^ 3
 	if w := int(a.tx.peerRwnd) &^ 3; w < size {
