@@ -232,6 +232,7 @@ func (t *txState) pushOutstanding(ch *txChunk) {
 		t.outstanding, t.outArr = arr[:n], arr
 	}
 	t.outstanding = append(t.outstanding, ch)
+	t.inUse = max(t.inUse, len(t.outstanding)+t.queued())
 }
 
 func (t *txState) popQueue() *txChunk {
