@@ -241,7 +241,7 @@ func TestServerRefusesBadHello(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.Abort("test over")
-	c := &sctpConn{a}
+	c := &sctpConn{a: a}
 	hello, _ := json.Marshal(helloMsg{Version: protocolVersion, Mode: Throughput, Size: MaxSize * 2, Streams: 1})
 	if err := c.send(ctx, 0, true, hello); err != nil {
 		t.Fatal(err)
@@ -290,7 +290,7 @@ func TestIdleClientCutOff(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.Abort("test over")
-	c := &sctpConn{a}
+	c := &sctpConn{a: a}
 	hello, _ := json.Marshal(helloMsg{Version: protocolVersion, Mode: Throughput, Size: 100, Streams: 1})
 	if err := c.send(ctx, 0, true, hello); err != nil {
 		t.Fatal(err)

@@ -57,7 +57,7 @@ func dial(ctx context.Context, addr string, o Options) (conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
 	}
-	return &sctpConn{a}, nil
+	return &sctpConn{a: a}, nil
 }
 
 func runSession(ctx context.Context, c conn, addr string, o Options) (Result, error) {

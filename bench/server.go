@@ -141,7 +141,7 @@ func (s *Server) acceptSCTP(ctx context.Context) error {
 			}
 			return fmt.Errorf("bench: accept: %w", err)
 		}
-		s.start(ctx, "sctp", func(context.Context) conn { return &sctpConn{a} })
+		s.start(ctx, "sctp", func(context.Context) conn { return &sctpConn{a: a} })
 	}
 }
 

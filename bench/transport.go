@@ -65,7 +65,8 @@ type transportStats struct {
 
 // sctpConn carries the protocol over an association's message API.
 type sctpConn struct {
-	a *sctp.Association
+	a    *sctp.Association
+	last []byte // the last message's data, recycled at the next recv
 }
 
 func (c *sctpConn) send(ctx context.Context, stream uint16, control bool, p []byte) error {
@@ -77,10 +78,17 @@ func (c *sctpConn) send(ctx context.Context, stream uint16, control bool, p []by
 }
 
 func (c *sctpConn) recv(ctx context.Context) (message, error) {
+	if c.last != nil {
+		// A message's data is valid until the next recv: give it back,
+		// as the TCP framing reuses its buffer.
+		c.a.Recycle(c.last)
+		c.last = nil
+	}
 	m, err := c.a.ReceiveMessage(ctx)
 	if err != nil {
 		return message{}, err
 	}
+	c.last = m.Data
 	switch m.PPID {
 	case PPIDControl:
 		if len(m.Data) > maxControl {

@@ -143,3 +143,61 @@ func TestBatchFills(t *testing.T) {
 		}
 	}
 }
+
+// TestRecycle: messages received with ReceiveMessage and given back with
+// Recycle allocate nothing, sender and receiver together; a buffer given
+// back carries a later message.
+func TestRecycle(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short")
+	}
+	if raceEnabled {
+		t.Skip("allocation counts mean nothing under -race")
+	}
+	_, c, s := pair(t, testConfig(t))
+	ctx := testCtx(t)
+	msg := make([]byte, 1000)
+	round := func() {
+		if err := c.SendMessage(ctx, 0, 1, msg, false); err != nil {
+			t.Fatal(err)
+		}
+		m, err := s.ReceiveMessage(ctx)
+		if err != nil || len(m.Data) != len(msg) {
+			t.Fatalf("%d bytes, %v", len(m.Data), err)
+		}
+		s.Recycle(m.Data)
+	}
+	for range 100 {
+		round()
+	}
+	if n := testing.AllocsPerRun(1000, round); n != 0 {
+		t.Errorf("%v allocations per message received and recycled; want none", n)
+	}
+}
+
+// TestPopFront: a short queue keeps its array as it is popped and pushed
+// again; a long one is resliced, and order holds either way.
+func TestPopFront(t *testing.T) {
+	q := make([]int, 0, 4)
+	arr := &q[:1][0]
+	for i := range 100 {
+		q = append(q, i, i+1000)
+		if q = popFront(q); q[0] != i+1000 {
+			t.Fatalf("round %d: head %d, want %d", i, q[0], i+1000)
+		}
+		q = popFront(q)
+	}
+	if len(q) != 0 || &q[:1][0] != arr {
+		t.Errorf("a queue of at most 2 moved to a new array (len %d)", len(q))
+	}
+	long := make([]int, 20)
+	for i := range long {
+		long[i] = i
+	}
+	for want := range 20 {
+		if long[0] != want {
+			t.Fatalf("head %d, want %d", long[0], want)
+		}
+		long = popFront(long)
+	}
+}

@@ -614,8 +614,7 @@ func (a *Association) ReceiveMessage(ctx context.Context) (Message, error) {
 		}
 		if len(a.inbox) > 0 {
 			m := a.inbox[0]
-			a.inbox[0] = Message{}
-			a.inbox = a.inbox[1:]
+			a.inbox = popFront(a.inbox)
 			a.mu.Unlock()
 			a.released(len(m.Data))
 			a.tryService()
@@ -632,6 +631,14 @@ func (a *Association) ReceiveMessage(ctx context.Context) (Message, error) {
 		}
 	}
 }
+
+// Recycle gives back the buffer of a message that ReceiveMessage
+// returned, once the caller is done with it, for a later message to be
+// assembled in: a loop that receives messages and recycles each one
+// allocates nothing per message. It is optional (a message not recycled
+// is left to the garbage collector), and data must not be used after the
+// call.
+func (a *Association) Recycle(data []byte) { a.recycle(data) }
 
 // OpenStream returns the Stream for stream id. Messages already waiting
 // in the inbox for that stream move to it. A number carries one Stream at

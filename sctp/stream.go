@@ -91,18 +91,26 @@ func (s *Stream) pushLocked(ppid uint32, data []byte) (wake bool) {
 }
 
 // popLocked removes the first queued payload (the caller recycles it
-// once done with it). The last one leaves the
-// queue empty at the same place in its array, so a stream read as fast as
-// it arrives appends to one array for ever instead of growing a new one
-// every few messages.
+// once done with it).
 func (s *Stream) popLocked() {
-	s.queue[0] = nil
+	s.queue = popFront(s.queue)
 	s.off = 0
-	if len(s.queue) == 1 {
-		s.queue = s.queue[:0]
-		return
+}
+
+// popFront removes q[0] and keeps q's array: a queue of up to 16 moves
+// down it, so a queue read about as fast as it fills appends to one array
+// for ever; a longer one is resliced, and the next growth of its array
+// leaves the space before it behind.
+func popFront[T any](q []T) []T {
+	var zero T
+	n := len(q)
+	if n <= 16 {
+		copy(q, q[1:])
+		q[n-1] = zero
+		return q[:n-1]
 	}
-	s.queue = s.queue[1:]
+	q[0] = zero
+	return q[1:]
 }
 
 // dropLocked discards what was received and not read; caller holds a.mu.
