@@ -78,6 +78,12 @@
 // a bounded queue of undelivered packets. A sender blocks in SendMessage or
 // Stream.Write while the send buffer (Config.Assoc.SendBuffer) is full.
 //
+// Received messages are assembled in buffers from a pool of the socket's
+// (Config.Assoc.Buffers). A Stream gives each back once its bytes are
+// read; a message from ReceiveMessage is the caller's, who may give its
+// buffer back with Recycle once done with it, so that receiving allocates
+// nothing per message.
+//
 // SCTP has no flow control per stream: the window is the association's.
 // So one Stream whose reader stops (a client that paused on a huge query
 // result) would let its bytes fill the window, and every other stream of
