@@ -32,7 +32,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"slices"
 )
 
 // DefaultPort is the UDP port IANA assigned to SCTP over UDP ("sctp-tunneling",
@@ -215,8 +214,11 @@ func (c *Conn) WriteBatch(msgs []Message) (int, error) {
 			sent++
 			continue
 		}
-		if i := slices.IndexFunc(run, func(m Message) bool { return m.Fragment }); i > 0 {
-			run = run[:i]
+		for i := 1; i < len(run); i++ {
+			if run[i].Fragment {
+				run = run[:i] // the batch up to it, then it alone
+				break
+			}
 		}
 		n, err := c.sys.writeBatch(c.uc, run)
 		if n > 0 {
