@@ -41,6 +41,11 @@ type txState struct {
 	buffered     int // user bytes in queue and outstanding
 	peerRwnd     uint32
 	windowClosed time.Time // when the next chunk stopped fitting peerRwnd, or the last probe; zero: it fits
+	// zwp is the zero window probe outstanding (6.1 rule A) until it is
+	// acknowledged, or found dropped when the window opens (processSack);
+	// probing is set while canSendNew lets one go.
+	zwp          *txChunk
+	probing      bool
 	wantWritable bool
 	rtxPending   int  // chunks with retransmit set
 	fastRtxNow   bool // send fast retransmissions ignoring cwnd (7.2.4 (3))
@@ -122,6 +127,9 @@ func (t *txState) newChunk(d chunk.DataChunk) *txChunk {
 // since TSNs are acknowledged in order and a message's chunks have
 // consecutive TSNs (packets hold copies of chunks, never the chunks).
 func (t *txState) recycle(ch *txChunk) {
+	if t.zwp == ch {
+		t.zwp = nil
+	}
 	if ch.msg != nil {
 		t.bufs.Put(ch.msg)
 	}
@@ -280,7 +288,7 @@ func (t *txState) unsentByStream() map[uint16]int {
 }
 
 func (t *txState) clear() {
-	t.queue, t.qHead, t.outstanding, t.outArr, t.spare = nil, 0, nil, nil, nil
+	t.queue, t.qHead, t.outstanding, t.outArr, t.spare, t.zwp = nil, 0, nil, nil, nil, nil
 	t.buffered, t.rtxPending = 0, 0
 }
 
@@ -493,6 +501,7 @@ func (a *Association) processSack(now time.Time, s *chunk.SackChunk) {
 			a.pathHeard(now, p, "SACK with a closed window")
 		}
 	}
+	a.probeDropped(now, s.AdvRecvWindow)
 	fl := uint32(a.flight())
 	if s.AdvRecvWindow > fl {
 		t.peerRwnd = s.AdvRecvWindow - fl
@@ -501,6 +510,36 @@ func (a *Association) processSack(now time.Time, s *chunk.SackChunk) {
 	}
 	a.maybeWritable()
 	a.shutdownProgress(now)
+}
+
+// probeDropped resends the zero window probe first when a SACK opens the
+// window without acknowledging it. A receiver whose window is closed
+// drops the probe and at once sends a SACK without it (6.2); the window
+// update that follows does not cover it either. Sent after the new data
+// the open window lets go, it would leave a gap, and three SACKs later a
+// fast retransmission would halve cwnd for a chunk no congestion lost
+// (seen against usrsctp, whose window closes while its application is
+// busy). A SACK that left the peer before the probe arrived (younger
+// than an SRTT) proves nothing: the probe may still be on its way, so it
+// is left alone. Caller: processSack, before peerRwnd is set from awnd.
+func (a *Association) probeDropped(now time.Time, awnd uint32) {
+	t := &a.tx
+	ch := t.zwp
+	if ch == nil {
+		return
+	}
+	if ch.gapAcked {
+		t.zwp = nil // it got in
+		return
+	}
+	if ch.retransmit || awnd < uint32(a.flight()) || now.Sub(ch.sentAt) < ch.path.srtt {
+		return
+	}
+	t.zwp = nil
+	ch.retransmit = true
+	t.rtxPending++
+	a.unprobe(ch)
+	a.takeOutOfFlight(ch)
 }
 
 func (a *Association) maybeWritable() {
@@ -614,6 +653,7 @@ func (a *Association) canSendNew(now time.Time, p *path, n int) bool {
 		return false
 	}
 	t.windowClosed = now // the next probe one RTO after this one
+	t.probing = true
 	return true
 }
 
@@ -678,6 +718,9 @@ func (a *Association) appendData(now time.Time, p *path, b []byte, room int) []b
 			ch := t.popChunk(size)
 			ch.d.TSN = t.nextTSN
 			t.nextTSN++
+			if t.probing {
+				t.zwp, t.probing = ch, false
+			}
 			if p.probe == nil {
 				p.probe = ch
 			}

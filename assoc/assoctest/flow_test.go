@@ -124,3 +124,37 @@ func TestFlowControlSlowReaderNoRetransmission(t *testing.T) {
 		t.Errorf("A retransmitted %d chunks (%d fast, %d T3 expiries) on a lossless link to a slow reader", st.Retransmissions, st.FastRetransmits, st.T3Expiries)
 	}
 }
+
+// RFC 9260 6.2: a receiver whose window is closed drops a zero window
+// probe and at once sends a SACK without it. When the window opens, the
+// dropped probe is sent again first: new data sent past it would leave a
+// gap, and three SACKs later a fast retransmission would halve cwnd for a
+// chunk that was never lost to congestion (seen against usrsctp, whose
+// window closes while its application is busy).
+func TestZeroWindowProbeResentFirst(t *testing.T) {
+	const window = 16384
+	p := assoctest.New(t, assoctest.Options{
+		A: mhConfig(), Z: func() assoc.Config { c := mhConfig(); c.RecvWindow = window; return c }(),
+		ManualReleaseZ: true,
+		AZ:             assoctest.LinkConfig{Delay: 5 * ms},
+		ZA:             assoctest.LinkConfig{Delay: 5 * ms},
+	})
+	connect(t, p)
+	msgs := makeMessages(newRand(p.Seed), 60, 1, []int{1000}, 0)
+	enqueue(p.A, msgs)
+	p.Advance(2 * time.Second) // the window fills; probes go and are dropped
+	if st := p.A.Stats(); st.Retransmissions == 0 && p.Z.Unreleased() < window-1000 {
+		t.Fatalf("the window never closed: %d bytes unread", p.Z.Unreleased())
+	}
+	p.Z.AutoRelease = true
+	p.Z.ReleaseAll()
+	if !p.RunUntil(func() bool { return len(p.Z.Messages) == len(msgs) }, time.Minute) {
+		t.Fatalf("%d of %d messages", len(p.Z.Messages), len(msgs))
+	}
+	verifyDelivery(t, msgs, p.Z.Messages)
+	// T3-rtx expiries while the window is closed are how probes repeat
+	// (6.1 rule A); a fast retransmission means a gap behind a probe.
+	if st := p.A.Stats(); st.FastRetransmits != 0 {
+		t.Errorf("%d fast retransmissions on a lossless link: a dropped probe was left behind new data", st.FastRetransmits)
+	}
+}
