@@ -54,6 +54,11 @@ func (a *Association) Invariants() error {
 	if rtx != t.rtxPending {
 		return fmt.Errorf("rtxPending %d, %d chunks marked", t.rtxPending, rtx)
 	}
+	if t.zwp != nil && !slices.Contains(t.outstanding, t.zwp) {
+		// A recycled entry carries another chunk: the probe must leave
+		// with its acknowledgement.
+		return fmt.Errorf("the zero window probe (TSN %d) is not outstanding", t.zwp.d.TSN)
+	}
 	ids := make(map[int]bool, len(a.paths))
 	for _, p := range a.paths {
 		if ids[p.id] {
