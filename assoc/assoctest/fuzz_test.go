@@ -110,8 +110,12 @@ func runPairOps(t *testing.T, ops []byte) {
 				p.Link(ip, z1).Down, p.Link(z1, ip).Down = down, down
 			}
 		}
+		// The network heals: every link up and lossless, the links of
+		// address pairs too (they took the direction's loss when made).
 		for _, ip := range aAddrs {
-			p.Link(ip, z1).Down, p.Link(z1, ip).Down = false, false
+			for _, l := range []*assoctest.Link{p.Link(ip, z1), p.Link(z1, ip)} {
+				l.Down, l.Loss = false, 0
+			}
 		}
 		p.AZ.Loss, p.ZA.Loss = 0, 0
 		p.Z.AutoRelease = true
