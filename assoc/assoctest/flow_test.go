@@ -103,13 +103,7 @@ func TestFlowControlZeroWindow(t *testing.T) {
 // lost (canSendNew's persist timer).
 func TestFlowControlSlowReaderNoRetransmission(t *testing.T) {
 	const window = 16384
-	p := assoctest.New(t, assoctest.Options{
-		A: mhConfig(), Z: func() assoc.Config { c := mhConfig(); c.RecvWindow = window; return c }(),
-		ManualReleaseZ: true,
-		AZ:             assoctest.LinkConfig{Delay: 5 * ms},
-		ZA:             assoctest.LinkConfig{Delay: 5 * ms},
-	})
-	connect(t, p)
+	p := slowReaderPair(t, window)
 	msgs := makeMessages(newRand(p.Seed), 100, 1, []int{3000}, 0)
 	enqueue(p.A, msgs)
 	for range 2000 {
@@ -133,13 +127,7 @@ func TestFlowControlSlowReaderNoRetransmission(t *testing.T) {
 // window closes while its application is busy).
 func TestZeroWindowProbeResentFirst(t *testing.T) {
 	const window = 16384
-	p := assoctest.New(t, assoctest.Options{
-		A: mhConfig(), Z: func() assoc.Config { c := mhConfig(); c.RecvWindow = window; return c }(),
-		ManualReleaseZ: true,
-		AZ:             assoctest.LinkConfig{Delay: 5 * ms},
-		ZA:             assoctest.LinkConfig{Delay: 5 * ms},
-	})
-	connect(t, p)
+	p := slowReaderPair(t, window)
 	msgs := makeMessages(newRand(p.Seed), 60, 1, []int{1000}, 0)
 	enqueue(p.A, msgs)
 	p.Advance(2 * time.Second) // the window fills; probes go and are dropped
@@ -157,4 +145,17 @@ func TestZeroWindowProbeResentFirst(t *testing.T) {
 	if st := p.A.Stats(); st.FastRetransmits != 0 {
 		t.Errorf("%d fast retransmissions on a lossless link: a dropped probe was left behind new data", st.FastRetransmits)
 	}
+}
+
+// slowReaderPair is a connected pair on a 5 ms lossless link whose Z has
+// a receive window of window bytes and reads only when the test releases.
+func slowReaderPair(t *testing.T, window uint32) *assoctest.Pair {
+	p := assoctest.New(t, assoctest.Options{
+		A: mhConfig(), Z: func() assoc.Config { c := mhConfig(); c.RecvWindow = window; return c }(),
+		ManualReleaseZ: true,
+		AZ:             assoctest.LinkConfig{Delay: 5 * ms},
+		ZA:             assoctest.LinkConfig{Delay: 5 * ms},
+	})
+	connect(t, p)
+	return p
 }
