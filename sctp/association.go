@@ -72,6 +72,7 @@ type Association struct {
 	mu         sync.Mutex // guards the fields below
 	waiters    []*waiter  // blocked calls, woken by broadcastLocked
 	idle       []*waiter  // waiters kept for the next blocked call
+	gen        uint64     // broadcasts so far
 	inbox      []Message
 	streams    map[uint16]*Stream
 	accepts    []*Stream       // opened by the peer's announcement, for AcceptStream
@@ -557,9 +558,9 @@ func (a *Association) send(ctx context.Context, st *Stream, sid uint16, ppid uin
 			a.mu.Unlock()
 			return a.opError("write", os.ErrDeadlineExceeded)
 		}
-		// Listed before trying: room made between the try and the wait
-		// wakes it.
-		w := a.enlistLocked()
+		// A change between the try and the wait (room made) shows as a
+		// new generation.
+		gen := a.gen
 		a.mu.Unlock()
 		var serr error
 		if err := a.do(ctx, func(now time.Time) {
@@ -574,18 +575,20 @@ func (a *Association) send(ctx context.Context, st *Stream, sid uint16, ppid uin
 			}
 			serr = a.core.Send(now, sid, ppid, msg, assoc.SendOptions{Unordered: unordered})
 		}); err != nil {
-			a.delist(w)
 			if err == errEnded {
 				continue // report the association's end
 			}
 			return a.opError("write", err)
 		}
 		if !errors.Is(serr, assoc.ErrWouldBlock) {
-			a.delist(w)
 			return a.opError("write", serr)
 		}
-		err := a.wait(ctx, w, deadline)
-		a.delist(w)
+		a.mu.Lock()
+		var err error
+		if a.gen == gen {
+			err = a.waitLocked(ctx, deadline)
+		}
+		a.mu.Unlock()
 		if err != nil && err != os.ErrDeadlineExceeded {
 			return a.opError("write", err)
 		}

@@ -19,10 +19,13 @@ type waiter struct {
 	listed bool // on a.waiters: broadcastLocked will put a token
 }
 
-// enlistLocked puts a waiter on the list; caller holds a.mu. From then on
-// every broadcast until delist wakes it, so a change between the caller's
-// last look and its wait is not missed.
-func (a *Association) enlistLocked() *waiter {
+// waitLocked blocks until something waiters care about changes
+// (broadcastLocked), ctx is done, the deadline passes or the association
+// ends. Caller holds a.mu, which is released meanwhile and held again on
+// return; it looks again at what it waits for, as a wake-up means only
+// that something changed. The waiter is listed under a.mu, so a change
+// made after the caller's last look wakes it.
+func (a *Association) waitLocked(ctx context.Context, deadline time.Time) error {
 	var w *waiter
 	if n := len(a.idle); n > 0 {
 		w = a.idle[n-1]
@@ -33,12 +36,9 @@ func (a *Association) enlistLocked() *waiter {
 	}
 	w.listed = true
 	a.waiters = append(a.waiters, w)
-	return w
-}
-
-// delistLocked takes w off the list, drops a token it was given and
-// keeps it for reuse; caller holds a.mu.
-func (a *Association) delistLocked(w *waiter) {
+	a.mu.Unlock()
+	err := a.wait(ctx, w, deadline)
+	a.mu.Lock()
 	if w.listed {
 		// Woken otherwise (deadline, ctx, the end): no token coming.
 		if i := slices.Index(a.waiters, w); i >= 0 {
@@ -47,32 +47,15 @@ func (a *Association) delistLocked(w *waiter) {
 		w.listed = false
 	}
 	select {
-	case <-w.ch:
+	case <-w.ch: // a token that came after the wait ended
 	default:
 	}
 	a.idle = append(a.idle, w)
-}
-
-func (a *Association) delist(w *waiter) {
-	a.mu.Lock()
-	a.delistLocked(w)
-	a.mu.Unlock()
-}
-
-// waitLocked waits for a change, like wait; caller holds a.mu, which is
-// released meanwhile and held again on return.
-func (a *Association) waitLocked(ctx context.Context, deadline time.Time) error {
-	w := a.enlistLocked()
-	a.mu.Unlock()
-	err := a.wait(ctx, w, deadline)
-	a.mu.Lock()
-	a.delistLocked(w)
 	return err
 }
 
 // wait blocks until w is woken, ctx is done, the deadline passes or the
-// association ends. Callers look again at what they wait for: a token
-// means only that something changed.
+// association ends.
 func (a *Association) wait(ctx context.Context, w *waiter, deadline time.Time) error {
 	var tc <-chan time.Time
 	if !deadline.IsZero() {
@@ -104,6 +87,7 @@ func (a *Association) broadcast() {
 
 // broadcastLocked wakes every blocked call; caller holds a.mu.
 func (a *Association) broadcastLocked() {
+	a.gen++
 	for i, w := range a.waiters {
 		w.listed = false
 		select {
