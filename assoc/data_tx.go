@@ -42,10 +42,8 @@ type txState struct {
 	peerRwnd     uint32
 	windowClosed time.Time // when the next chunk stopped fitting peerRwnd, or the last probe; zero: it fits
 	// zwp is the zero window probe outstanding (6.1 rule A) until it is
-	// acknowledged, or found dropped when the window opens (processSack);
-	// probing is set while canSendNew lets one go.
+	// acknowledged, or found dropped when the window opens (processSack).
 	zwp          *txChunk
-	probing      bool
 	wantWritable bool
 	rtxPending   int  // chunks with retransmit set
 	fastRtxNow   bool // send fast retransmissions ignoring cwnd (7.2.4 (3))
@@ -625,13 +623,11 @@ const minFragment = 256
 // dropped (6.2), and the data sent when the window opened went past it:
 // a gap, and three SACKs later a fast retransmission that halved cwnd
 // (bulk to a slower reader: 5 to 20 in every 5 s, with no packet lost).
+//
+// It starts the persist clock and spends the probe's turn, so only
+// appendData, which sends what it allows, calls it.
 func (a *Association) canSendNew(now time.Time, p *path, n int) bool {
-	switch a.state {
-	case StateEstablished, StateShutdownPending, StateShutdownReceived:
-	default:
-		return false
-	}
-	if a.tx.burst >= a.cfg.MaxBurst {
+	if !a.newDataTurn() {
 		return false
 	}
 	t := &a.tx
@@ -653,8 +649,19 @@ func (a *Association) canSendNew(now time.Time, p *path, n int) bool {
 		return false
 	}
 	t.windowClosed = now // the next probe one RTO after this one
-	t.probing = true
 	return true
+}
+
+// newDataTurn says whether the association may send new DATA at all: in a
+// state that allows it (9.2 stops new data once SHUTDOWN is sent), and
+// within Max.Burst.
+func (a *Association) newDataTurn() bool {
+	switch a.state {
+	case StateEstablished, StateShutdownPending, StateShutdownReceived:
+	default:
+		return false
+	}
+	return a.tx.burst < a.cfg.MaxBurst
 }
 
 // appendData appends DATA chunks to the packet b for path p: marked
@@ -718,8 +725,8 @@ func (a *Association) appendData(now time.Time, p *path, b []byte, room int) []b
 			ch := t.popChunk(size)
 			ch.d.TSN = t.nextTSN
 			t.nextTSN++
-			if t.probing {
-				t.zwp, t.probing = ch, false
+			if uint32(size) > t.peerRwnd {
+				t.zwp = ch // let through with the window short: a probe
 			}
 			if p.probe == nil {
 				p.probe = ch
@@ -766,11 +773,17 @@ func (a *Association) unprobe(ch *txChunk) {
 }
 
 // wantsToSend says whether appendData would add something to a packet for
-// p now, so a pending SACK can ride along.
-func (a *Association) wantsToSend(now time.Time, p *path) bool {
+// p now, so a pending SACK can ride along. It only asks: a zero window
+// probe, which canSendNew would let go, is not counted (the SACK then
+// keeps its own timer).
+func (a *Association) wantsToSend(p *path) bool {
 	t := &a.tx
 	if t.rtxPending > 0 {
 		return t.fastRtxNow || p.flight < p.cwnd
 	}
-	return t.queued() > 0 && a.canSendNew(now, p, len(t.queue[t.qHead].d.UserData))
+	if t.queued() == 0 || !a.newDataTurn() {
+		return false
+	}
+	size := a.fragmentSize(p.mtu-chunk.HeaderLen, len(t.queue[t.qHead].d.UserData))
+	return size > 0 && uint32(size) <= t.peerRwnd && p.flight < p.cwnd
 }

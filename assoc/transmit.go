@@ -69,7 +69,7 @@ func (a *Association) PollTransmit(now time.Time, buf []byte) (Transmit, bool) {
 		b = (&chunk.ShutdownAckChunk{}).Append(b)
 		a.sendShutdownAck = false
 	}
-	if r.tracker != nil && (r.sackNow || (r.sackPending && a.wantsToSend(now, p))) {
+	if r.tracker != nil && (r.sackNow || (r.sackPending && a.wantsToSend(p))) {
 		b = a.appendSack(b, room)
 	}
 	if a.sendShutdown {
