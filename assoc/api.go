@@ -95,7 +95,8 @@ type Config struct {
 	// Data comes from its Get, and the user may Put it back once read
 	// (the sctp package does), so a steady stream of messages allocates
 	// nothing. It is called on whatever goroutine drives the association.
-	// Nil: Data is newly allocated.
+	// Nil: each association keeps a few small buffers of its own, and
+	// larger ones are newly allocated.
 	Buffers Buffers
 
 	// Rand supplies verification tags, initial TSNs and nonces, default

@@ -142,6 +142,10 @@ func newAssociation(cfg Config, signer *cookieSigner) *Association {
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
+	if a.cfg.Buffers == nil {
+		// One of its own: an association runs on one goroutine at a time.
+		a.cfg.Buffers = &smallCopies{}
+	}
 	return a
 }
 
@@ -191,7 +195,7 @@ func NewClient(now time.Time, cfg Config, peers []netip.AddrPort, peerPort uint1
 	if !cfg.NoASCONF {
 		a.ourRandom = authRandom(cfg.Rand)
 	}
-	a.tx.init(a.initialTSN, cfg.OutboundStreams, cfg.Buffers)
+	a.tx.init(a.initialTSN, cfg.OutboundStreams, a.cfg.Buffers)
 	a.outStreams = cfg.OutboundStreams
 	for _, peer := range peers[:min(len(peers), maxPaths)] {
 		if a.pathFor(peer.Addr(), netip.Addr{}) == nil {

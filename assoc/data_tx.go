@@ -63,17 +63,17 @@ type txState struct {
 	// inUse is the most entries queued and outstanding at once since the
 	// last trimSpare: how many spare entries are worth keeping.
 	inUse int
-	// bufs lends the private copies of messages (Config.Buffers, or a
-	// smallCopies); a copy goes back when its message's last chunk is
-	// acknowledged.
+	// bufs lends the private copies of messages (Config.Buffers); a copy
+	// goes back when its message's last chunk is acknowledged.
 	bufs Buffers
 }
 
 const maxSpare = 32
 
-// smallCopies is the Buffers of an association whose Config has none:
-// it keeps up to 4 buffers of up to 1 KiB, so a steady exchange of small
-// messages allocates no copies and an idle association holds 4 KiB.
+// smallCopies is the Buffers of an association whose Config has none
+// (newAssociation): it keeps up to 4 buffers of up to 1 KiB, so a steady
+// exchange of small messages allocates no copies and an idle association
+// holds 4 KiB.
 type smallCopies struct{ spare [][]byte }
 
 const (
@@ -153,12 +153,9 @@ func (t *txState) trimSpare() {
 }
 
 // init resets the sending side for a new initial TSN. bufs lends the
-// messages' copies (nil: a smallCopies of the association's own).
+// messages' copies.
 func (t *txState) init(initialTSN uint32, streams uint16, bufs Buffers) {
 	peer := t.peerRwnd
-	if bufs == nil {
-		bufs = &smallCopies{}
-	}
 	*t = txState{nextTSN: initialTSN, cumAcked: initialTSN - 1, ssn: make([]uint16, streams), peerRwnd: peer, bufs: bufs}
 }
 

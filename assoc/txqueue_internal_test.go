@@ -8,7 +8,7 @@ import "testing"
 // heartbeat's trimSpare gives back what it kept beyond maxSpare.
 func TestTxQueuesReuse(t *testing.T) {
 	var tx txState
-	tx.init(1, 1, nil)
+	tx.init(1, 1, &smallCopies{})
 	msg := make([]byte, 200) // 4 chunks of 50
 	send := func() {
 		tx.enqueue(0, 0, msg, false)
