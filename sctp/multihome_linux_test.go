@@ -191,6 +191,21 @@ func TestLabSharedPathFate(t *testing.T) {
 	}
 }
 
+// startEcho has server echo a stream and client write sent on it in the
+// background; it returns the client's stream, to read the echo from
+// within timeout.
+func startEcho(t *testing.T, client, server *Association, sent []byte, timeout time.Duration) *Stream {
+	t.Helper()
+	echoStream(t, server)
+	st, err := client.OpenStream(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go st.Write(sent)
+	st.SetReadDeadline(time.Now().Add(timeout))
+	return st
+}
+
 // nsDev is a network device in a namespace.
 type nsDev struct {
 	ns   *netns.NS
@@ -244,15 +259,9 @@ func TestLabPathMTU(t *testing.T) {
 			t.Errorf("%s's path after the search: %+v, want active with no error", name, p)
 		}
 	}
-	echoStream(t, server)
-	st, err := client.OpenStream(0)
-	if err != nil {
-		t.Fatal(err)
-	}
 	sent := bytes.Repeat([]byte("path mtu "), 1<<20/9)
-	go st.Write(sent)
+	st := startEcho(t, client, server, sent, 30*time.Second)
 	got := make([]byte, len(sent))
-	st.SetReadDeadline(time.Now().Add(30 * time.Second))
 	if _, err := io.ReadFull(st, got); err != nil {
 		t.Fatalf("echo: %v", err)
 	}
@@ -274,15 +283,9 @@ func TestLabPathMTUBlackHole(t *testing.T) {
 	setMTU(t, 9000, nsDev{lab.Client, cl.Dev}, nsDev{lab.Router, cl.RouterDev}, nsDev{lab.Server, sl.Dev}, nsDev{lab.Router, sl.RouterDev})
 	client, server := labPair(t, lab, sl.Addr.String()+":5432", nil)
 	waitPLPMTU(t, client, server, 9000-20-8)
-	echoStream(t, server)
-	st, err := client.OpenStream(0)
-	if err != nil {
-		t.Fatal(err)
-	}
 	sent := bytes.Repeat([]byte("black hole "), 8<<20/11)
-	go st.Write(sent)
+	st := startEcho(t, client, server, sent, 60*time.Second)
 	got := make([]byte, len(sent))
-	st.SetReadDeadline(time.Now().Add(60 * time.Second))
 	half := len(sent) / 4
 	if _, err := io.ReadFull(st, got[:half]); err != nil {
 		t.Fatalf("echo before the black hole: %v", err)
