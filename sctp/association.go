@@ -31,15 +31,17 @@ type Message struct {
 //
 // The protocol has no goroutine of its own. The core (assoc.Association)
 // is guarded by coreMu, and whoever has work for it runs it there and
-// then: the socket's reader with a received batch, a writer with its
+// then: the socket's reader (the lead's holder) with a received batch, a writer with its
 // message, the timer when a deadline passes. Whoever holds coreMu last
 // writes what the core has to send, delivers its events and re-arms the
 // timer (unlock). Goroutines that must not wait for coreMu (they hold
 // a.mu, or another association's core) leave their work in pending fields
 // and set pending; the holder of coreMu takes it before letting go, or
 // they take coreMu themselves when it is free (tryService). A message thus
-// crosses no goroutine inside pgsctp: a received one wakes only its
-// reader, a sent one leaves on the writer's own system call.
+// crosses no goroutine inside pgsctp: a received one is read by the call
+// blocked waiting for it, when that call holds the socket's lead, and
+// otherwise wakes only that call; a sent one leaves on the writer's own
+// system call.
 type Association struct {
 	// Constant after creation.
 	sock                *socket
@@ -466,6 +468,9 @@ func (a *Association) finish() {
 	if !a.ended { // the core cannot close otherwise, but be safe
 		a.ended = true
 		a.err = assoc.ErrClosed
+	}
+	for _, w := range a.idle {
+		w.unwatch()
 	}
 	a.broadcastLocked()
 	a.mu.Unlock()

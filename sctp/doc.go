@@ -152,12 +152,16 @@
 //
 // # Goroutines
 //
-// Each association runs one goroutine that owns its protocol state
-// (package assoc, which has no goroutines, sockets or clocks of its own):
-// it waits for datagrams, one timer and user operations, and after each
-// drains the packets to send (in batches) and the events. Each UDP socket
-// has one reader goroutine. Both end when the association or socket
-// closes; nothing else is started.
+// An association has no goroutine of its own: its protocol state (package
+// assoc, which has no goroutines, sockets or clocks of its own) is run by
+// whoever has work for it, under a mutex: a writer, its timer, and the
+// reader of its socket. A call blocked waiting for an association reads
+// the socket itself while no other call does, so a received message is
+// read on the goroutine that wants it; each UDP socket also has a
+// background reader for the times no call is blocked (and a listener's
+// INIT socket one of its own). They end when the socket closes. Besides
+// them, goroutines live only for a moment: a timer's (time.AfterFunc), and
+// one that passes a path failure to another association.
 //
 // # Errors
 //

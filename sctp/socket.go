@@ -21,15 +21,17 @@ const (
 	maxDatagram = 9216 // a jumbo frame; larger datagrams are dropped
 )
 
-// socket is one UDP socket and the associations it carries. Its reader
-// goroutine demultiplexes datagrams: by verification tag, then by (peer
+// socket is one UDP socket and the associations it carries. Whoever holds
+// its lead (a blocked call, or its background reader: see lead) reads it
+// and demultiplexes the datagrams: by verification tag, then by (peer
 // address, peer SCTP port, local SCTP port); what matches no association
 // goes to the endpoint, which answers INITs (listeners), creates
 // associations from valid COOKIE ECHOs and handles out-of-the-blue packets.
 //
 // A listener's socket may have a second UDP socket on the same port,
 // inits, to which the kernel steers the datagrams with a zero
-// verification tag (udpencap.ListenSplit), read by a goroutine of its own:
+// verification tag (udpencap.ListenSplit), read by a goroutine of its own
+// (readInits):
 // an INIT flood then fills only that queue, and established associations
 // and COOKIE ECHOs go on through conn.
 type socket struct {
@@ -39,7 +41,7 @@ type socket struct {
 	cfg     *settings
 	log     *slog.Logger
 	lingers bool           // a dialer's socket on a port the system picked (Config.ShutdownLinger)
-	readers sync.WaitGroup // the reader goroutines, done once the sockets are closed
+	readers sync.WaitGroup // the background and INIT readers, done once the sockets are closed
 	// locals, if set, are the only local addresses this socket serves:
 	// a listener on explicit addresses binds the wildcard and ignores
 	// datagrams to others. Replaced whole by Listener.SetLocalAddrs.
@@ -54,6 +56,10 @@ type socket struct {
 	// epConfig is a configuration for ep waiting to be applied by a
 	// reader goroutine (Listener.SetConfig).
 	epConfig atomic.Pointer[assoc.Config]
+
+	// lead is the right to read conn, taken by blocked calls and the
+	// background reader in turn.
+	lead lead
 
 	// batches recycles the buffers associations fill with packets to
 	// send (txBatch): one is in use per association being worked on, not
@@ -75,7 +81,7 @@ type addrKey struct {
 }
 
 func newSocket(conn *udpencap.Conn, cfg *settings, ep *assoc.Endpoint) *socket {
-	return &socket{
+	s := &socket{
 		conn:   conn,
 		cfg:    cfg,
 		log:    cfg.log.With("udp", conn.LocalAddr().String()),
@@ -83,6 +89,9 @@ func newSocket(conn *udpencap.Conn, cfg *settings, ep *assoc.Endpoint) *socket {
 		byTag:  make(map[uint32]*Association),
 		byAddr: make(map[addrKey]*Association),
 	}
+	s.lead.init()
+	s.lead.rd = newReader()
+	return s
 }
 
 // release drops one reference; the last one closes the socket, which ends
@@ -114,16 +123,18 @@ func (s *socket) releaseAfter(linger time.Duration) {
 // close closes the UDP sockets, which ends their readers.
 func (s *socket) close() {
 	s.conn.Close()
+	s.lead.end()
 	if s.inits != nil {
 		s.inits.Close()
 	}
 }
 
-// start starts the reader goroutines.
+// start starts the reader goroutines: conn's background reader (see
+// lead) and the INIT socket's.
 func (s *socket) start() {
-	s.readers.Go(func() { s.readLoop(s.conn, true) })
+	s.readers.Go(s.background)
 	if s.inits != nil {
-		s.readers.Go(func() { s.readLoop(s.inits, false) })
+		s.readers.Go(s.readInits)
 	}
 }
 
@@ -169,66 +180,50 @@ func (s *socket) rekey(a *Association, tag uint32, keys []addrKey) {
 	s.registerLocked(a, tag, keys)
 }
 
-// readLoop reads conn until it is closed. With hold, it keeps an
-// association's lock from one datagram of a batch to the next while they
-// are that association's; the INIT socket's reader (hold false) never
-// waits for a lock while holding one, so two readers cannot deadlock.
-func (s *socket) readLoop(conn *udpencap.Conn, hold bool) {
-	msgs := make([]udpencap.Message, ioBatch)
-	for i := range msgs {
-		msgs[i].Buf = make([]byte, maxDatagram)
-	}
-	// The endpoint's answers to a batch (INIT ACKs, out-of-the-blue
-	// replies) go out together, in one WriteBatch: under an INIT flood a
-	// write per answer is what limits how fast the reader drains its
-	// socket, and what it cannot drain the kernel drops, legitimate
-	// packets with the rest.
-	ep := &epReplies{out: make([]udpencap.Message, 0, ioBatch), bufs: make([][]byte, ioBatch)}
-	failures := 0
+// readInits is the INIT socket's reader: it reads until the socket is
+// closed. It never waits for an association's lock while holding one
+// (hold false), so it cannot deadlock with the lead's holder.
+func (s *socket) readInits() {
+	r := newReader()
 	for {
-		n, err := conn.ReadBatch(msgs)
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			// Transient errors (ICMP reports on some systems) must not
-			// end the socket; a persistent one is logged and slows down.
-			failures++
-			s.log.Debug("sctp: read error", "err", err)
-			if failures > 10 {
-				time.Sleep(10 * time.Millisecond)
-			}
-			continue
+		n, err := s.read(s.inits, &r, time.Time{})
+		if errors.Is(err, net.ErrClosed) {
+			return
 		}
-		failures = 0
-		// The batch is processed to completion here: each datagram's
-		// association handles it on this goroutine, and a run of
-		// datagrams for one association shares one lock and one write of
-		// the replies.
-		//
-		// INITs go last: packets of associations that exist and COOKIE
-		// ECHOs (a handshake nearly done) are worth more than new
-		// handshakes, which a flood is made of.
-		now := time.Now()
-		var held *Association
-		for pass := range 2 {
-			for i := range msgs[:n] {
-				if isInit(&msgs[i]) == (pass == 1) {
-					held = s.dispatch(now, &msgs[i], ep, held)
-					if held != nil && !hold {
-						held.unlock(now)
-						held = nil
-					}
+		if err == nil {
+			s.process(r.msgs[:n], r.ep, false)
+		}
+	}
+}
+
+// process handles one read batch to completion: each datagram's
+// association handles it on this goroutine, and with hold a run of
+// datagrams for one association shares one lock and one write of the
+// replies.
+//
+// INITs go last: packets of associations that exist and COOKIE ECHOs (a
+// handshake nearly done) are worth more than new handshakes, which a
+// flood is made of.
+func (s *socket) process(msgs []udpencap.Message, ep *epReplies, hold bool) {
+	now := time.Now()
+	var held *Association
+	for pass := range 2 {
+		for i := range msgs {
+			if isInit(&msgs[i]) == (pass == 1) {
+				held = s.dispatch(now, &msgs[i], ep, held)
+				if held != nil && !hold {
+					held.unlock(now)
+					held = nil
 				}
 			}
 		}
-		if held != nil {
-			held.unlock(now)
-		}
-		if len(ep.out) > 0 {
-			s.write(ep.out)
-			ep.out = ep.out[:0]
-		}
+	}
+	if held != nil {
+		held.unlock(now)
+	}
+	if len(ep.out) > 0 {
+		s.write(ep.out)
+		ep.out = ep.out[:0]
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"slices"
+	"sync/atomic"
 	"time"
 )
 
@@ -17,6 +18,21 @@ import (
 type waiter struct {
 	ch     chan struct{}
 	listed bool // on a.waiters: broadcastLocked will put a token
+	// reading: the call holds the socket's lead and may be blocked
+	// reading it; a token must also interrupt the read.
+	reading atomic.Bool
+	// The context whose end interrupts the reads (watch), and how to
+	// stop that.
+	ctxDone   <-chan struct{}
+	stopWatch func() bool
+}
+
+// unwatch stops the interruption by a context's end (watch).
+func (w *waiter) unwatch() {
+	if w.stopWatch != nil {
+		w.stopWatch()
+	}
+	w.ctxDone, w.stopWatch = nil, nil
 }
 
 // waitLocked blocks until something waiters care about changes
@@ -37,7 +53,7 @@ func (a *Association) waitLocked(ctx context.Context, deadline time.Time) error 
 	w.listed = true
 	a.waiters = append(a.waiters, w)
 	a.mu.Unlock()
-	err := a.wait(ctx, w, deadline)
+	err := a.block(ctx, w, deadline)
 	a.mu.Lock()
 	if w.listed {
 		// Woken otherwise (deadline, ctx, the end): no token coming.
@@ -50,13 +66,16 @@ func (a *Association) waitLocked(ctx context.Context, deadline time.Time) error 
 	case <-w.ch: // a token that came after the wait ended
 	default:
 	}
+	if a.ended {
+		w.unwatch() // finish has unwatched the idle ones
+	}
 	a.idle = append(a.idle, w)
 	return err
 }
 
-// wait blocks until w is woken, ctx is done, the deadline passes or the
-// association ends.
-func (a *Association) wait(ctx context.Context, w *waiter, deadline time.Time) error {
+// wait blocks until w is woken, ctx is done, the deadline passes, the
+// association ends or free has a token (errLeadFree; nil: never).
+func (a *Association) wait(ctx context.Context, w *waiter, deadline time.Time, free chan struct{}) error {
 	var tc <-chan time.Time
 	if !deadline.IsZero() {
 		d := time.Until(deadline)
@@ -76,6 +95,8 @@ func (a *Association) wait(ctx context.Context, w *waiter, deadline time.Time) e
 		return ctx.Err()
 	case <-tc:
 		return os.ErrDeadlineExceeded
+	case <-free:
+		return errLeadFree
 	}
 }
 
@@ -93,6 +114,9 @@ func (a *Association) broadcastLocked() {
 		select {
 		case w.ch <- struct{}{}:
 		default: // a token is there already
+		}
+		if w.reading.Load() {
+			a.sock.interrupt()
 		}
 		a.waiters[i] = nil
 	}

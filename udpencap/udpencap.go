@@ -32,6 +32,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"time"
 )
 
 // DefaultPort is the UDP port IANA assigned to SCTP over UDP ("sctp-tunneling",
@@ -148,6 +149,13 @@ func (c *Conn) LocalAddr() netip.AddrPort { return c.laddr }
 // Close closes the socket; blocked ReadBatch calls return an error that
 // wraps net.ErrClosed.
 func (c *Conn) Close() error { return c.uc.Close() }
+
+// SetReadDeadline sets when a blocked or future ReadBatch gives up with an
+// error wrapping os.ErrDeadlineExceeded (zero: never). A deadline in the
+// past makes a ReadBatch blocked on another goroutine return at once:
+// that is how a reader is told to stop waiting for datagrams, without a
+// system call.
+func (c *Conn) SetReadDeadline(t time.Time) error { return c.uc.SetReadDeadline(t) }
 
 // ReadBatch reads at least one datagram, blocking until one arrives, and at
 // most len(msgs). It returns how many of msgs it filled. Datagrams from
