@@ -214,3 +214,59 @@ func TestBackgroundTakesLead(t *testing.T) {
 	}
 	t.Fatal("the second message was never acknowledged: nobody took the lead")
 }
+
+// TestLeadLinger walks the lead's hand-overs without a socket (the
+// timer's firing is expired, called here): a lead let go stays free for
+// the next blocked call; the background reader takes it only when no call
+// took it for a whole period; the period doubles up to maxLinger while
+// calls come back and is leadLinger again once the background reader took
+// over; a call that parks while the background reader holds the lead is
+// told to interrupt it, and gets the lead when it is let go.
+func TestLeadLinger(t *testing.T) {
+	var l lead
+	l.init()
+	if took, _ := l.takeOrPark(); !took {
+		t.Fatal("a free lead was not taken")
+	}
+	l.release()
+	want := leadLinger
+	for l.linger < maxLinger {
+		if took, _ := l.takeOrPark(); !took { // the call came back
+			t.Fatal("a free lead was not taken")
+		}
+		l.release()
+		if l.expired() {
+			t.Fatal("the background reader took a lead a call had taken since the timer was set")
+		}
+		want = min(2*want, maxLinger)
+		if l.linger != want {
+			t.Fatalf("period %v, want %v", l.linger, want)
+		}
+	}
+	if !l.armed {
+		t.Fatal("a free lead has no timer")
+	}
+	if !l.expired() {
+		t.Fatal("the background reader did not take a lead free for a whole period")
+	}
+	if l.linger != leadLinger || !l.bg {
+		t.Fatalf("period %v (want %v), held by the background reader %v", l.linger, leadLinger, l.bg)
+	}
+	took, interrupt := l.takeOrPark()
+	if took || !interrupt {
+		t.Fatalf("a call parking while the background reader reads: took %v, interrupt %v", took, interrupt)
+	}
+	if l.take() {
+		t.Fatal("the background reader took the lead again with a call parked")
+	}
+	l.release()
+	select {
+	case <-l.free:
+	default:
+		t.Fatal("the parked call was not told the lead is free")
+	}
+	l.unpark()
+	if took, _ := l.takeOrPark(); !took {
+		t.Fatal("the parked call could not take the lead")
+	}
+}
