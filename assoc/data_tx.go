@@ -46,6 +46,7 @@ type txState struct {
 	zwp          *txChunk
 	wantWritable bool
 	rtxPending   int  // chunks with retransmit set
+	gapped       int  // outstanding chunks with gapAcked set
 	fastRtxNow   bool // send fast retransmissions ignoring cwnd (7.2.4 (3))
 
 	fastRecovery bool
@@ -284,7 +285,7 @@ func (t *txState) unsentByStream() map[uint16]int {
 
 func (t *txState) clear() {
 	t.queue, t.qHead, t.outstanding, t.outArr, t.spare, t.zwp = nil, 0, nil, nil, nil, nil
-	t.buffered, t.rtxPending = 0, 0
+	t.buffered, t.rtxPending, t.gapped = 0, 0, 0
 }
 
 // flight is the number of bytes in flight on all paths.
@@ -366,7 +367,9 @@ func (a *Association) processSack(now time.Time, s *chunk.SackChunk) {
 	n := 0
 	for n < len(t.outstanding) && serial.LessEq32(t.outstanding[n].d.TSN, cum) {
 		ch := t.outstanding[n]
-		if !ch.gapAcked {
+		if ch.gapAcked {
+			t.gapped--
+		} else {
 			acked(ch)
 		}
 		t.buffered -= len(ch.d.UserData)
@@ -379,9 +382,15 @@ func (a *Association) processSack(now time.Time, s *chunk.SackChunk) {
 
 	// Gap Ack Blocks: acknowledged out of order; chunks once gap-acked and
 	// no longer reported were reneged (6.2.1 D iv).
+	// Without blocks and with nothing gap-acked (no loss, the usual case)
+	// there is nothing to do: the walk is skipped, as it was most of a
+	// bulk sender's SACK processing.
 	blocks := s.GapBlocks
 	bi := 0
 	for _, ch := range t.outstanding {
+		if len(blocks) == 0 && t.gapped == 0 {
+			break
+		}
 		off := ch.d.TSN - cum
 		for bi < len(blocks) && uint32(blocks[bi].End) < off {
 			bi++
@@ -390,9 +399,11 @@ func (a *Association) processSack(now time.Time, s *chunk.SackChunk) {
 		switch {
 		case in && !ch.gapAcked:
 			ch.gapAcked = true
+			t.gapped++
 			acked(ch)
 		case !in && ch.gapAcked:
 			ch.gapAcked = false
+			t.gapped--
 			if ch.path.t3.IsZero() {
 				ch.path.t3 = now.Add(ch.path.rto)
 			}

@@ -20,7 +20,7 @@ func (a *Association) Invariants() error {
 	}
 	flight := make(map[*path]int)
 	inQueue := 0
-	rtx := 0
+	rtx, gapped := 0, 0
 	prev := t.cumAcked
 	for i, ch := range t.outstanding {
 		if !serial.Less32(prev, ch.d.TSN) {
@@ -40,6 +40,9 @@ func (a *Association) Invariants() error {
 		if ch.retransmit {
 			rtx++
 		}
+		if ch.gapAcked {
+			gapped++
+		}
 		inQueue += len(ch.d.UserData)
 	}
 	if len(t.outstanding) > 0 && !serial.Less32(prev, t.nextTSN) {
@@ -50,6 +53,9 @@ func (a *Association) Invariants() error {
 	}
 	if a.state != StateClosed && inQueue != t.buffered {
 		return fmt.Errorf("buffered %d, queue and outstanding hold %d", t.buffered, inQueue)
+	}
+	if gapped != t.gapped {
+		return fmt.Errorf("gapped %d, %d chunks gap-acked", t.gapped, gapped)
 	}
 	if rtx != t.rtxPending {
 		return fmt.Errorf("rtxPending %d, %d chunks marked", t.rtxPending, rtx)
