@@ -12,22 +12,23 @@ import (
 )
 
 // A Stream relayed to a socket costs one goroutine wake-up per message
-// with Read: the socket's reader goroutine queues the bytes and wakes the
-// goroutine blocked in Read, which writes them on. CopyTo lets the reader
-// goroutine write them itself, with one non-blocking write, whenever
+// with Read when another goroutine reads the socket (another association's
+// blocked call, or the background reader: see lead): it queues the bytes
+// and wakes the goroutine blocked in Read, which writes them on. CopyTo
+// lets whoever reads the socket write them itself, with one non-blocking write, whenever
 // nothing is queued ahead of them, as a relay with one goroutine per
 // direction does (issue 7: a message should cross no goroutine). What the
 // socket cannot take at once is queued for the CopyTo goroutine, which
 // writes it blocking while later bytes queue behind it; the direct writes
 // resume once the queue is empty. So a slow destination delays only its
-// own stream, never the reader goroutine, which serves every association
+// own stream, never the socket's reader, which serves every association
 // of its socket.
 
 // sink is the destination of a running CopyTo. Guarded by a.mu.
 type sink struct {
 	rc      syscall.RawConn
 	count   *atomic.Int64
-	direct  int64 // bytes the reader goroutine wrote
+	direct  int64 // bytes the socket's reader wrote
 	writing bool  // the CopyTo goroutine is writing: no direct write may overtake it
 
 	// The arguments and results of try's write; fn is made once so that

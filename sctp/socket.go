@@ -49,12 +49,13 @@ type socket struct {
 	// epLocals is a new address set for ep, applied by the reader.
 	epLocals atomic.Pointer[[]netip.Addr]
 
-	// epMu guards ep, used by the reader goroutines; only a split
-	// listener has two, so it is rarely contended.
+	// epMu guards ep, used by the socket's readers (the lead's holder
+	// and the INIT reader); only a split listener has two, so it is
+	// rarely contended.
 	epMu sync.Mutex
 	ep   *assoc.Endpoint
 	// epConfig is a configuration for ep waiting to be applied by a
-	// reader goroutine (Listener.SetConfig).
+	// reader (Listener.SetConfig).
 	epConfig atomic.Pointer[assoc.Config]
 
 	// lead is the right to read conn, taken by blocked calls and the
@@ -95,7 +96,7 @@ func newSocket(conn *udpencap.Conn, cfg *settings, ep *assoc.Endpoint) *socket {
 }
 
 // release drops one reference; the last one closes the socket, which ends
-// the reader goroutine.
+// its readers.
 func (s *socket) release() { s.releaseAfter(0) }
 
 // releaseAfter drops one reference; the last one closes the socket after
