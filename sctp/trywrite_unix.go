@@ -3,7 +3,8 @@
 package sctp
 
 import (
-	"errors"
+	"os"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -13,11 +14,19 @@ import (
 const canTryWrite = true
 
 // tryWrite writes what of b the socket takes at once; a full socket
-// buffer is not an error.
+// buffer is not an error. It is a raw system call: it never blocks, and
+// the runtime's system-call path would wake its sysmon thread after every
+// idle spell (see udpencap's recvmmsg).
 func tryWrite(fd uintptr, b []byte) (int, error) {
-	n, err := unix.Write(int(fd), b)
-	if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR) {
+	if len(b) == 0 {
 		return 0, nil
 	}
-	return n, err
+	n, _, e := unix.RawSyscall(unix.SYS_WRITE, fd, uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)))
+	switch e {
+	case 0:
+		return int(n), nil
+	case unix.EAGAIN, unix.EINTR:
+		return 0, nil
+	}
+	return 0, os.NewSyscallError("write", e)
 }
