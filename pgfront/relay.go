@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/pgsctp/pgsctp/internal/rawio"
 )
 
 // Relay carries PostgreSQL sessions from the conns a listener accepts to
@@ -378,8 +380,14 @@ func (r *Relay) copyHalf(dst, src net.Conn, dstName, srcName string, count *atom
 	bp := r.buffer()
 	defer r.pool.Put(bp)
 	buf := *bp
+	// A plain socket is read with raw system calls (rawio: they do not
+	// wake the runtime's sysmon thread on every read after an idle spell).
+	var rd io.Reader = src
+	if raw := rawio.NewReader(src); raw != nil {
+		rd = raw
+	}
 	for {
-		n, rerr := src.Read(buf)
+		n, rerr := rd.Read(buf)
 		if n > 0 {
 			w, werr := dst.Write(buf[:n])
 			count.Add(int64(w))
