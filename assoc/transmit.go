@@ -6,9 +6,10 @@ import (
 	"github.com/pgsctp/pgsctp/chunk"
 )
 
-// PollTransmit fills buf (at least max(Config.MTU, Config.MaxMTU) bytes) with the next packet to
-// send, if any. Control chunks go first, as section 6.10 asks ("control
-// chunks MUST be placed first in the packet"), then a SACK, then DATA.
+// PollTransmit fills buf (at least max(Config.MTU, Config.MaxMTU) bytes)
+// with the next packet to send, if any. Control chunks go first, as
+// section 6.10 asks ("control chunks MUST be placed first in the
+// packet"), then a SACK, then DATA.
 func (a *Association) PollTransmit(now time.Time, buf []byte) (Transmit, bool) {
 	if len(a.ready) > 0 {
 		o := a.ready[0]

@@ -31,10 +31,10 @@ type Message struct {
 //
 // The protocol has no goroutine of its own. The core (assoc.Association)
 // is guarded by coreMu, and whoever has work for it runs it there and
-// then: the socket's reader (the lead's holder) with a received batch, a writer with its
-// message, the timer when a deadline passes. Whoever holds coreMu last
-// writes what the core has to send, delivers its events and re-arms the
-// timer (unlock). Goroutines that must not wait for coreMu (they hold
+// then: the socket's reader (the lead's holder) with a received batch, a
+// writer with its message, the timer when a deadline passes. Whoever holds
+// coreMu last writes what the core has to send, delivers its events and
+// re-arms the timer (unlock). Goroutines that must not wait for coreMu (they hold
 // a.mu, or another association's core) leave their work in pending fields
 // and set pending; the holder of coreMu takes it before letting go, or
 // they take coreMu themselves when it is free (tryService). A message thus

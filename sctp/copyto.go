@@ -15,9 +15,10 @@ import (
 // with Read when another goroutine reads the socket (another association's
 // blocked call, or the background reader: see lead): it queues the bytes
 // and wakes the goroutine blocked in Read, which writes them on. CopyTo
-// lets whoever reads the socket write them itself, with one non-blocking write, whenever
-// nothing is queued ahead of them, as a relay with one goroutine per
-// direction does (issue 7: a message should cross no goroutine). What the
+// lets whoever reads the socket write them itself, with one non-blocking
+// write, whenever nothing is queued ahead of them, as a relay with one
+// goroutine per direction does (issue 7: a message should cross no
+// goroutine). What the
 // socket cannot take at once is queued for the CopyTo goroutine, which
 // writes it blocking while later bytes queue behind it; the direct writes
 // resume once the queue is empty. So a slow destination delays only its

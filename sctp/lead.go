@@ -46,11 +46,10 @@ type lead struct {
 	held   bool
 	bg     bool          // held by the background reader
 	parked atomic.Int32  // blocked calls parked; changed under mu
-	takes  uint64        // takes so far
-	timer  *time.Timer   // fires when the lead may have been free for leadLinger
+	timer  *time.Timer   // fires when the lead may have been free for linger
 	armed  bool          // timer is set
+	taken  bool          // the lead was taken since the timer was set
 	linger time.Duration // what the timer is set to: leadLinger to maxLinger
-	armAt  uint64        // takes when it was set
 	// free holds a token while the lead is free for a parked call to
 	// take; parked calls wait on it beside their waiter.
 	free chan struct{}
@@ -61,10 +60,11 @@ type lead struct {
 
 // leadLinger is how long a lead let go with no call parked stays free
 // for the next blocked call before the background reader takes it: at
-// least that, at most twice the timer's current period (below). Datagrams that arrive meanwhile wait in the socket: a call
-// that comes back (a request/response loop, a relay writing what it read)
-// reads them itself, a few tens of microseconds later; otherwise this
-// bounds their wait, far below any retransmission timeout.
+// least that, at most twice the timer's current period (below).
+// Datagrams that arrive meanwhile wait in the socket: a call that comes
+// back (a request/response loop, a relay writing what it read) reads them
+// itself, a few tens of microseconds later; otherwise this bounds their
+// wait, far below any retransmission timeout.
 //
 // The timer is not set and stopped on every hand-over: setting a timer
 // earlier than every other one wakes the runtime's network poller, and a
@@ -98,8 +98,7 @@ func (l *lead) takeOrPark() (took, interrupt bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if !l.held {
-		l.held = true
-		l.takes++
+		l.held, l.taken = true, true
 		return true, false
 	}
 	l.parked.Add(1)
@@ -121,8 +120,7 @@ func (l *lead) take() bool {
 	if l.held || l.parked.Load() > 0 {
 		return false
 	}
-	l.held, l.bg = true, true
-	l.takes++
+	l.held, l.bg, l.taken = true, true, true
 	return true
 }
 
@@ -145,7 +143,7 @@ func (l *lead) release() {
 // arm sets the timer unless it is set. Caller holds l.mu.
 func (l *lead) arm() {
 	if !l.armed {
-		l.armed, l.armAt = true, l.takes
+		l.armed, l.taken = true, false
 		l.timer.Reset(l.linger)
 	}
 }
@@ -169,10 +167,9 @@ func (l *lead) expired() bool {
 		}
 		l.arm()
 		return false
-	case l.takes == l.armAt:
+	case !l.taken:
 		l.linger = leadLinger
-		l.held, l.bg = true, true
-		l.takes++
+		l.held, l.bg, l.taken = true, true, true
 		return true
 	default:
 		l.lengthen()
