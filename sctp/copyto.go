@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/pgsctp/pgsctp/internal/rawio"
 )
 
 // A Stream relayed to a socket costs one goroutine wake-up per message
@@ -44,7 +46,7 @@ type sink struct {
 // can write to without blocking.
 func newSink(w io.Writer, count *atomic.Int64) *sink {
 	sc, ok := w.(syscall.Conn)
-	if !ok || !canTryWrite {
+	if !ok || !rawio.CanWrite {
 		return nil
 	}
 	rc, err := sc.SyscallConn()
@@ -53,7 +55,7 @@ func newSink(w io.Writer, count *atomic.Int64) *sink {
 	}
 	k := &sink{rc: rc, count: count}
 	k.fn = func(fd uintptr) bool {
-		k.n, k.err = tryWrite(fd, k.buf)
+		k.n, k.err = rawio.TryWrite(fd, k.buf)
 		return true // one attempt: never wait for the socket
 	}
 	return k

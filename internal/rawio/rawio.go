@@ -1,5 +1,5 @@
-// Package rawio reads a socket with raw read(2) system calls where the
-// system allows it.
+// Package rawio reads and writes sockets with raw read(2) and write(2)
+// system calls where the system allows it.
 //
 // Go's net.Conn.Read enters the runtime's system-call path
 // (entersyscall/exitsyscall) for every read. On a relay that goes idle
@@ -17,6 +17,10 @@ import (
 	"syscall"
 )
 
+// CanWrite reports whether TryWrite works here: a socket that takes a
+// write at once can then be written from any goroutine without waiting.
+const CanWrite = canRaw
+
 // Reader reads one socket with raw system calls. It is not safe for
 // concurrent use.
 type Reader struct {
@@ -32,7 +36,7 @@ type Reader struct {
 // itself then). Only those two types qualify: a wrapper that embeds one
 // may hold bytes of its own that a raw read would skip.
 func NewReader(c net.Conn) *Reader {
-	if !canRead {
+	if !canRaw {
 		return nil
 	}
 	var sc syscall.Conn

@@ -37,7 +37,7 @@ func TestReader(t *testing.T) {
 	c, s := tcpPair(t)
 	r := NewReader(s)
 	if r == nil {
-		if !canRead {
+		if !canRaw {
 			t.Skip("no raw reads here")
 		}
 		t.Fatal("no Reader for a *net.TCPConn")
@@ -86,5 +86,48 @@ func TestNewReaderOnlyPlainConns(t *testing.T) {
 	defer q.Close()
 	if NewReader(p) != nil {
 		t.Error("a net.Pipe got a raw Reader")
+	}
+}
+
+// TestTryWrite: a write goes whole while the socket has room, and one
+// into a full socket buffer takes nothing and is no error (the caller
+// queues the rest); the bytes arrive in order.
+func TestTryWrite(t *testing.T) {
+	if !CanWrite {
+		t.Skip("no raw writes here")
+	}
+	c, s := tcpPair(t)
+	rc, err := c.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	try := func(b []byte) (n int, werr error) {
+		if err := rc.Write(func(fd uintptr) bool { n, werr = TryWrite(fd, b); return true }); err != nil {
+			t.Fatal(err)
+		}
+		return n, werr
+	}
+	if n, err := try([]byte("hello")); n != 5 || err != nil {
+		t.Fatalf("TryWrite of 5 bytes: %d, %v", n, err)
+	}
+	chunk := bytes.Repeat([]byte{'x'}, 1<<16)
+	total := 5
+	for i := 0; ; i++ {
+		n, err := try(chunk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		total += n
+		if n == 0 {
+			break // the buffers are full: nobody reads s yet
+		}
+		if i > 10000 {
+			t.Fatal("the socket never filled")
+		}
+	}
+	c.CloseWrite()
+	got, err := io.ReadAll(s)
+	if err != nil || len(got) != total || string(got[:5]) != "hello" {
+		t.Fatalf("read %d bytes (%q...), %v; want %d", len(got), got[:min(5, len(got))], err, total)
 	}
 }
