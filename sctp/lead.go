@@ -218,6 +218,12 @@ func newReader() reader {
 // the deadline or an interrupt; others than the socket's end are
 // transient (ICMP reports on some systems): they are logged, and slow the
 // reader down when they persist.
+//
+// The batch is processed after ReadBatch returns, never in a callback
+// inside the raw read: there the goroutine holds a reference to the
+// socket's descriptor, and an association that ends while its batch is
+// processed closes the socket (Close waits for every reference) on that
+// same goroutine.
 func (s *socket) read(conn *udpencap.Conn, r *reader, deadline time.Time) (int, error) {
 	if r.stale || !r.deadline.Equal(deadline) {
 		if err := conn.SetReadDeadline(deadline); err != nil {

@@ -65,6 +65,13 @@ func NewReader(c net.Conn) *Reader {
 // runtime's poller while it holds nothing. At the end of the stream it
 // returns io.EOF; a deadline or Close gives the errors net.Conn.Read
 // gives.
+//
+// Every Read starts with a read(2), also after a short one: skipping the
+// read that meets an empty socket and waiting at once would save a system
+// call per message, but a short read does not mean the socket is drained.
+// A FIN or RST that arrived with the data is reported by the next read(2)
+// only, and its readiness edge may have merged with the data's, which the
+// wait has already used up: the wait would never end.
 func (r *Reader) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
