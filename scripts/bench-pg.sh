@@ -12,7 +12,9 @@
 #       - two pgbouncers chained (the same two hops, in C),
 #       - bench/relaypair: two Go processes in the proxy and server's layout
 #         that carry the sessions over plain UDP with no protocol but credit
-#         (the floor for that layout in Go);
+#         (the floor for that layout in Go),
+#       - the same two Go processes as plain TCP relays (relaypair t, the
+#         Go TCP relay pair of issue 7's COPY goal);
 #   * the same workloads from Go (`pgsctp bench-pg`, pgx) over direct TCP (the
 #     Go reference) and in-process through pgdial.SCTP -> pgsctp server, one
 #     association per session and, for transactions, all sessions as streams
@@ -49,6 +51,8 @@ PROXY_PORT=54341    # pgsctp proxy, TCP 127.0.0.1 (and its socket)
 BOUNCER2_PORT=54342 # the second pgbouncer, chained before the first, TCP 127.0.0.1
 RELAY_PORT=54343    # relaypair a, TCP 127.0.0.1
 RELAY_UDP_PORT=29921 # relaypair b, UDP 127.0.0.1
+RELAYT_PORT=54345   # the first relaypair t, TCP 127.0.0.1
+RELAYT2_PORT=54346  # the second relaypair t, TCP 127.0.0.1
 SCTP_PORT=5432      # pgsctp server's SCTP port (inside UDP)
 UDP_PORT=29911      # pgsctp server's UDP encapsulation port
 BASE_PROXY_PORT=54344 # BENCH_BASELINE's pgsctp proxy, TCP 127.0.0.1
@@ -64,7 +68,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 scripts/install-deps.sh
 
-for port in $PG_PORT $BOUNCER_PORT $PROXY_PORT $BOUNCER2_PORT $RELAY_PORT $BASE_PROXY_PORT; do
+for port in $PG_PORT $BOUNCER_PORT $PROXY_PORT $BOUNCER2_PORT $RELAY_PORT $RELAYT_PORT $RELAYT2_PORT $BASE_PROXY_PORT; do
 	if ss -Htln "sport = :$port" | grep -q .; then
 		echo "bench-pg.sh: TCP port $port is in use" >&2
 		exit 1
@@ -160,6 +164,16 @@ relaya_cmd="relaypair a --listen 127.0.0.1:$RELAY_PORT --to 127.0.0.1:$RELAY_UDP
 relaya_pid=$!
 pids+=($relaya_pid)
 
+echo "== relaypair t, twice: 127.0.0.1:$RELAYT_PORT -> 127.0.0.1:$RELAYT2_PORT -> 127.0.0.1:$PG_PORT" >&2
+relayt2_cmd="relaypair t --listen 127.0.0.1:$RELAYT2_PORT --upstream 127.0.0.1:$PG_PORT"
+"$work/relaypair" ${relayt2_cmd#relaypair } 2>"$work/relayt2.log" &
+relayt2_pid=$!
+pids+=($relayt2_pid)
+relayt_cmd="relaypair t --listen 127.0.0.1:$RELAYT_PORT --upstream 127.0.0.1:$RELAYT2_PORT"
+"$work/relaypair" ${relayt_cmd#relaypair } 2>"$work/relayt.log" &
+relayt_pid=$!
+pids+=($relayt_pid)
+
 echo "== pgsctp server: SCTP 127.0.0.1:$SCTP_PORT over UDP $UDP_PORT -> 127.0.0.1:$PG_PORT" >&2
 server_cmd="pgsctp server --listen 127.0.0.1:$SCTP_PORT --udp-port $UDP_PORT --upstream 127.0.0.1:$PG_PORT --log-level warn"
 "$pgsctp" ${server_cmd#pgsctp } 2>"$work/server.log" &
@@ -186,7 +200,7 @@ if [ -n "$BASELINE" ]; then
 fi
 
 ready() { psql -X -At -h 127.0.0.1 -p "$1" -U postgres -c 'select 1' postgres >/dev/null 2>&1; }
-for port in $BOUNCER_PORT $PROXY_PORT $BOUNCER2_PORT $RELAY_PORT ${BASELINE:+$BASE_PROXY_PORT}; do
+for port in $BOUNCER_PORT $PROXY_PORT $BOUNCER2_PORT $RELAY_PORT $RELAYT_PORT ${BASELINE:+$BASE_PROXY_PORT}; do
 	for _ in $(seq 100); do ready "$port" && break; sleep 0.1; done
 	ready "$port" || { echo "bench-pg.sh: nothing answers on 127.0.0.1:$port" >&2; cat "$work"/*.log >&2; exit 1; }
 done
@@ -203,7 +217,7 @@ sql "create extension pg_prewarm" >/dev/null
 sql "select pg_prewarm(c) from unnest(array['pgbench_accounts', 'pgbench_accounts_pkey', 'pgbench_branches', 'pgbench_tellers']) c" >/dev/null
 
 # CPU time of the processes between client and PostgreSQL (both pgbouncers,
-# both relaypairs, pgsctp proxy and server: all of them, since the idle
+# all four relaypairs, pgsctp proxy and server: all of them, since the idle
 # ones cost next to nothing) and of PostgreSQL (the postmaster, its live
 # children and those it reaped: the run's backends, plus background work),
 # in clock ticks from /proc/PID/stat: utime + stime + cutime + cstime.
@@ -218,7 +232,8 @@ pg_ticks() {
 }
 between_ticks() {
 	local t=$(($(ticks "$bouncer_pid") + $(ticks "$proxy_pid") + $(ticks "$server_pid") +
-		$(ticks "$bouncer2_pid") + $(ticks "$relaya_pid") + $(ticks "$relayb_pid")))
+		$(ticks "$bouncer2_pid") + $(ticks "$relaya_pid") + $(ticks "$relayb_pid") +
+		$(ticks "$relayt_pid") + $(ticks "$relayt2_pid")))
 	[ -n "$base_server_pid" ] && t=$((t + $(ticks "$base_server_pid") + $(ticks "$base_proxy_pid")))
 	echo $t
 }
@@ -380,6 +395,7 @@ for wl in select-only tpcb-like; do
 	pgbench_run "$wl-pgbouncer" $BOUNCER_PORT "${flags[@]}"
 	pgbench_run "$wl-pgbouncer2" $BOUNCER2_PORT "${flags[@]}"
 	pgbench_run "$wl-relaypair" $RELAY_PORT "${flags[@]}"
+	pgbench_run "$wl-relaytcp" $RELAYT_PORT "${flags[@]}"
 	pgbench_run "$wl-pgsctp" $PROXY_PORT "${flags[@]}"
 	[ -n "$BASELINE" ] && pgbench_run "$wl-pgsctp-base" $BASE_PROXY_PORT "${flags[@]}"
 	go_run "$wl-go-tcp" --workload "$wl" --clients "$CLIENTS" --duration "${SECS}s"
@@ -392,6 +408,7 @@ psql_copy copy-tcp $PG_PORT
 psql_copy copy-pgbouncer $BOUNCER_PORT
 psql_copy copy-pgbouncer2 $BOUNCER2_PORT
 psql_copy copy-relaypair $RELAY_PORT
+psql_copy copy-relaytcp $RELAYT_PORT
 psql_copy copy-pgsctp $PROXY_PORT
 [ -n "$BASELINE" ] && psql_copy copy-pgsctp-base $BASE_PROXY_PORT
 go_run copy-go-tcp --workload copy-out --copy-query "$copy_sql"
@@ -404,7 +421,7 @@ echo "== PostgreSQL ran with: $(cat "$out/pg.settings")" >&2
 
 # Anything the server or proxy logged at warn or above, or a relaypair at
 # all (but its start), is worth a look.
-for f in server proxy relaya relayb; do
+for f in server proxy relaya relayb relayt relayt2; do
 	if [ -s "$work/$f.log" ] && grep -qv ': serving on ' "$work/$f.log"; then
 		echo "== $f logged:" >&2
 		tail -20 "$work/$f.log" >&2
@@ -461,7 +478,10 @@ section=$out/section.md
 	echo "before it: the same two relay hops as pgsctp's proxy and server, in C. **Go relay pair** is"
 	echo "client -TCP-> \`relaypair a\` -UDP-> \`relaypair b\` -TCP-> PostgreSQL (bench/relaypair): pgsctp's"
 	echo "process layout in Go with a goroutine per direction and blocking reads, datagrams of at most"
-	echo "1200 bytes with a one-byte kind and a credit every 16, no SCTP. **pgsctp proxy + server** is client -TCP->"
+	echo "1200 bytes with a one-byte kind and a credit every 16, no SCTP. **Go relay pair over TCP** is the"
+	echo "same two processes as plain TCP relays (\`relaypair t\`: a goroutine per direction reading into a"
+	echo "64 KiB buffer and writing what it read, no splice), the Go TCP relay pair of issue 7's COPY goal."
+	echo "**pgsctp proxy + server** is client -TCP->"
 	echo "\`pgsctp proxy\` -SCTP over UDP-> \`pgsctp server\` -TCP-> PostgreSQL, one association per"
 	echo "session. **pgdial.SCTP** is the Go program itself speaking SCTP over UDP to \`pgsctp server\`"
 	echo "(-TCP-> PostgreSQL), one association per session or, *multiplexed*, all sessions as"
@@ -472,7 +492,7 @@ section=$out/section.md
 	echo "generator in the same way; MB is 10^6 bytes. CPU is user + system time per transaction (COPY:"
 	echo "per GB) of the client process (pgbench; psql with wc; the Go program, getrusage, which"
 	echo "with pgdial includes its SCTP stack), of what runs in between (the sum over both pgbouncers,"
-	echo "both relaypairs, pgsctp proxy and server, /proc/PID/stat: the idle ones add next to nothing)"
+	echo "all four relaypairs, pgsctp proxy and server, /proc/PID/stat: the idle ones add next to nothing)"
 	echo "and of PostgreSQL (its backends and background processes)."
 	for wl in select-only tpcb-like; do
 		echo
@@ -488,6 +508,7 @@ section=$out/section.md
 		tx_row "$wl-pgbouncer" "$wl-tcp" "pgbouncer" pgbench
 		tx_row "$wl-pgbouncer2" "$wl-tcp" "pgbouncer -> pgbouncer (two C hops)" pgbench
 		tx_row "$wl-relaypair" "$wl-tcp" "Go relay pair over UDP (bench/relaypair)" pgbench
+		tx_row "$wl-relaytcp" "$wl-tcp" "Go relay pair over TCP (relaypair t)" pgbench
 		tx_row "$wl-pgsctp" "$wl-tcp" "pgsctp proxy + server" pgbench
 		[ -n "$BASELINE" ] && tx_row "$wl-pgsctp-base" "$wl-tcp" "pgsctp proxy + server at $base_commit" pgbench
 		tx_row "$wl-go-tcp" "$wl-go-tcp" "direct TCP" "Go, pgx"
@@ -504,6 +525,7 @@ section=$out/section.md
 	copy_row copy-pgbouncer copy-tcp "pgbouncer" psql
 	copy_row copy-pgbouncer2 copy-tcp "pgbouncer -> pgbouncer (two C hops)" psql
 	copy_row copy-relaypair copy-tcp "Go relay pair over UDP (bench/relaypair)" psql
+	copy_row copy-relaytcp copy-tcp "Go relay pair over TCP (relaypair t)" psql
 	copy_row copy-pgsctp copy-tcp "pgsctp proxy + server" psql
 	[ -n "$BASELINE" ] && copy_row copy-pgsctp-base copy-tcp "pgsctp proxy + server at $base_commit" psql
 	copy_row copy-go-tcp copy-go-tcp "direct TCP" "Go, pgx CopyTo"
@@ -521,6 +543,8 @@ section=$out/section.md
 	echo "pgbouncer pgbouncer2.ini    # the same, listen 127.0.0.1:$BOUNCER2_PORT, * = host=127.0.0.1 port=$BOUNCER_PORT"
 	echo "$relayb_cmd &"
 	echo "$relaya_cmd &"
+	echo "$relayt2_cmd &"
+	echo "$relayt_cmd &"
 	echo "$server_cmd &"
 	echo "$proxy_cmd &" | sed "s|$work/|\$dir/|"
 	if [ -n "$BASELINE" ]; then
@@ -528,18 +552,18 @@ section=$out/section.md
 		echo "$base_proxy_cmd &    # pgsctp built at $base_commit" | sed "s|$work/|\$dir/|"
 	fi
 	for wl in select-only tpcb-like; do
-		for p in tcp pgbouncer pgbouncer2 relaypair pgsctp pgsctp-base go-tcp go-sctp go-sctp-base go-sctp-mux; do
+		for p in tcp pgbouncer pgbouncer2 relaypair relaytcp pgsctp pgsctp-base go-tcp go-sctp go-sctp-base go-sctp-mux; do
 			[ -f "$out/$wl-$p.cmd" ] && cat "$out/$wl-$p.cmd"
 		done
 	done
-	for p in tcp pgbouncer pgbouncer2 relaypair pgsctp pgsctp-base go-tcp go-sctp go-sctp-base; do
+	for p in tcp pgbouncer pgbouncer2 relaypair relaytcp pgsctp pgsctp-base go-tcp go-sctp go-sctp-base; do
 		[ -f "$out/copy-$p.cmd" ] && cat "$out/copy-$p.cmd"
 	done
 	echo '```'
-	for f in server proxy relaya relayb; do
+	for f in server proxy relaya relayb relayt relayt2; do
 		if [ -s "$out/$f.log" ]; then
 			echo
-			case $f in relay?) who="relaypair ${f#relay}" ;; *) who="pgsctp $f" ;; esac
+			case $f in relayt*) who="relaypair t" ;; relay?) who="relaypair ${f#relay}" ;; *) who="pgsctp $f" ;; esac
 			echo "\`$who\` logged at warn or above during the run (count, message):"
 			echo
 			echo '```'

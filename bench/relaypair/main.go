@@ -12,6 +12,14 @@
 //	relaypair a --listen 127.0.0.1:54343 --to 127.0.0.1:29921
 //	relaypair b --listen 127.0.0.1:29921 --upstream 127.0.0.1:54339
 //
+// Role t is the same layout over TCP, the Go TCP relay pair of issue 7's
+// COPY goal: two of them chained, each a plain TCP relay.
+//
+//	client -TCP-> relaypair t -TCP-> relaypair t -TCP-> PostgreSQL
+//
+//	relaypair t --listen 127.0.0.1:54345 --upstream 127.0.0.1:54346
+//	relaypair t --listen 127.0.0.1:54346 --upstream 127.0.0.1:54339
+//
 // Each session has a UDP socket of its own at each end and, per relay, two
 // goroutines with blocking reads: TCP to UDP, and UDP to TCP. That is the
 // naive relay: every TCP read becomes datagrams sent one sendto each, every
@@ -77,23 +85,24 @@ type options struct {
 
 const usage = `usage: relaypair a --listen HOST:PORT --to HOST:PORT [--mtu N] [--window N]
        relaypair b --listen HOST:PORT --upstream HOST:PORT [--mtu N] [--window N]
+       relaypair t --listen HOST:PORT --upstream HOST:PORT
 `
 
 func main() {
-	if len(os.Args) < 2 || (os.Args[1] != "a" && os.Args[1] != "b") {
+	if len(os.Args) < 2 || (os.Args[1] != "a" && os.Args[1] != "b" && os.Args[1] != "t") {
 		fmt.Fprint(os.Stderr, usage)
 		os.Exit(2)
 	}
 	role := os.Args[1]
 	fs := flag.NewFlagSet("relaypair "+role, flag.ExitOnError)
-	listen := fs.String("listen", "", "a: TCP `address` for clients; b: UDP address for a")
+	listen := fs.String("listen", "", "a, t: TCP `address` for clients; b: UDP address for a")
 	to := fs.String("to", "", "a: b's UDP `address`")
-	upstream := fs.String("upstream", "", "b: PostgreSQL's TCP `address`")
+	upstream := fs.String("upstream", "", "b, t: the TCP `address` of PostgreSQL or the next relay")
 	var o options
 	fs.IntVar(&o.mtu, "mtu", 1200, "largest UDP payload in `bytes` (pgsctp's default MTU, so both carry as many datagrams)")
 	fs.IntVar(&o.window, "window", 64, "data `datagrams` unacknowledged per direction")
 	fs.Parse(os.Args[2:])
-	if *listen == "" || (role == "a" && *to == "") || (role == "b" && *upstream == "") || o.mtu < 64 || o.window < 4 {
+	if *listen == "" || (role == "a" && *to == "") || (role != "a" && *upstream == "") || o.mtu < 64 || o.window < 4 {
 		fmt.Fprint(os.Stderr, usage)
 		os.Exit(2)
 	}
@@ -101,6 +110,13 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	err := func() error {
+		if role == "t" {
+			ln, err := net.Listen("tcp", *listen)
+			if err != nil {
+				return fmt.Errorf("listen: %w", err)
+			}
+			return runT(ctx, ln, *upstream)
+		}
 		if role == "a" {
 			peer, err := netip.ParseAddrPort(*to)
 			if err != nil {
@@ -133,12 +149,19 @@ func main() {
 type sessions struct {
 	mu     sync.Mutex
 	closed bool
-	live   map[*session]struct{}
+	live   map[relayed]struct{}
 	wg     sync.WaitGroup
 }
 
+// relayed is a session of either kind: over UDP (session) or TCP
+// (tcpSession).
+type relayed interface {
+	run()   // relays until the session ends
+	close() // ends the session's I/O
+}
+
 // start runs s until it ends, unless the relay is stopping.
-func (ss *sessions) start(s *session) {
+func (ss *sessions) start(s relayed) {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	if ss.closed {
@@ -146,7 +169,7 @@ func (ss *sessions) start(s *session) {
 		return
 	}
 	if ss.live == nil {
-		ss.live = make(map[*session]struct{})
+		ss.live = make(map[relayed]struct{})
 	}
 	ss.live[s] = struct{}{}
 	ss.wg.Go(func() {
@@ -463,6 +486,98 @@ func (s *session) udpToTCP(finished chan<- struct{}) error {
 			}
 			close(finished)
 			finished = nil
+		}
+	}
+}
+
+// runT accepts clients on ln and relays each to a connection of its own to
+// upstream, until ctx ends; it closes ln.
+func runT(ctx context.Context, ln net.Listener, upstream string) error {
+	go func() {
+		<-ctx.Done()
+		ln.Close()
+	}()
+	fmt.Fprintf(os.Stderr, "relaypair t: serving on %s, upstream %s\n", ln.Addr(), upstream)
+	var ss sessions
+	defer ss.stop()
+	var d net.Dialer
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("accept: %w", err)
+		}
+		go func() {
+			up, err := d.DialContext(ctx, "tcp", upstream)
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "relaypair t: %v\n", err)
+				c.Close()
+				return
+			}
+			ss.start(&tcpSession{down: c.(*net.TCPConn), up: up.(*net.TCPConn)})
+		}()
+	}
+}
+
+// tcpSession relays one client's TCP connection to its own upstream one:
+// per direction a goroutine that reads into a buffer and writes what it
+// read. Not io.Copy, which splices TCP to TCP in the kernel on Linux: a
+// relay that carries the bytes over anything else (pgsctp, relaypair a and
+// b) cannot, and the reference is for that relay's cost.
+type tcpSession struct {
+	down, up  *net.TCPConn
+	closeOnce sync.Once
+}
+
+func (s *tcpSession) close() {
+	s.closeOnce.Do(func() {
+		s.down.Close()
+		s.up.Close()
+	})
+}
+
+// run relays both directions until each has ended (the reader's end of
+// stream passed on as a half close), or one fails; then it closes both.
+func (s *tcpSession) run() {
+	s.down.SetNoDelay(true)
+	s.up.SetNoDelay(true)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.half(s.up, s.down)
+	}()
+	s.half(s.down, s.up)
+	<-done
+	s.close()
+}
+
+// half copies src to dst, then half-closes dst; an error closes both
+// connections, which ends the other direction too.
+func (s *tcpSession) half(dst, src *net.TCPConn) {
+	buf := make([]byte, 64<<10)
+	for {
+		n, rerr := src.Read(buf)
+		if n > 0 {
+			if _, err := dst.Write(buf[:n]); err != nil {
+				if !errors.Is(err, net.ErrClosed) {
+					fmt.Fprintf(os.Stderr, "relaypair t: write to %s: %v\n", dst.RemoteAddr(), err)
+				}
+				s.close()
+				return
+			}
+		}
+		if rerr == io.EOF {
+			dst.CloseWrite()
+			return
+		}
+		if rerr != nil {
+			if !errors.Is(rerr, net.ErrClosed) {
+				fmt.Fprintf(os.Stderr, "relaypair t: read from %s: %v\n", src.RemoteAddr(), rerr)
+			}
+			s.close()
+			return
 		}
 	}
 }

@@ -16,13 +16,49 @@ import (
 // window so that credit is exercised, then checks that both relays stop
 // when asked. A lost or reordered datagram would show as a mismatch.
 func TestRelayPairCarriesBytes(t *testing.T) {
-	echo, err := net.Listen("tcp", "127.0.0.1:0")
+	echo := echoServer(t)
+	o := options{mtu: 1200, window: 8}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	udp, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer echo.Close()
+	tcp := listenTCP(t)
+	errs := make(chan error, 2)
+	go func() { errs <- runB(ctx, udp, echo, o) }()
+	go func() {
+		errs <- runA(ctx, tcp, udp.LocalAddr().(*net.UDPAddr).AddrPort(), o)
+	}()
+	echoSessions(t, tcp.Addr().String())
+	cancel()
+	waitStopped(t, errs, 2)
+}
+
+// TestTCPPairCarriesBytes: the same through two t relays chained.
+func TestTCPPairCarriesBytes(t *testing.T) {
+	echo := echoServer(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	first, second := listenTCP(t), listenTCP(t)
+	errs := make(chan error, 2)
+	go func() { errs <- runT(ctx, second, echo) }()
+	go func() { errs <- runT(ctx, first, second.Addr().String()) }()
+	echoSessions(t, first.Addr().String())
+	cancel()
+	waitStopped(t, errs, 2)
+}
+
+// echoServer returns the address of a TCP server that echoes every
+// connection until the test ends.
+func echoServer(t *testing.T) string {
+	t.Helper()
+	echo := listenTCP(t)
 	var echoes sync.WaitGroup
-	defer echoes.Wait()
+	t.Cleanup(func() {
+		echo.Close()
+		echoes.Wait()
+	})
 	go func() {
 		for {
 			c, err := echo.Accept()
@@ -35,26 +71,25 @@ func TestRelayPairCarriesBytes(t *testing.T) {
 			})
 		}
 	}()
+	return echo.Addr().String()
+}
 
-	o := options{mtu: 1200, window: 8}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	udp, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+func listenTCP(t *testing.T) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	tcp, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	errs := make(chan error, 2)
-	go func() { errs <- runB(ctx, udp, echo.Addr().String(), o) }()
-	go func() {
-		errs <- runA(ctx, tcp, udp.LocalAddr().(*net.UDPAddr).AddrPort(), o)
-	}()
+	return ln
+}
 
+// echoSessions runs three sessions through the relays at addr, each 1 MiB
+// of random bytes sent and half-closed while the echo comes back, which
+// must be the same bytes and end.
+func echoSessions(t *testing.T, addr string) {
+	t.Helper()
 	for session := range 3 {
-		c, err := net.Dial("tcp", tcp.Addr().String())
+		c, err := net.Dial("tcp", addr)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -76,9 +111,12 @@ func TestRelayPairCarriesBytes(t *testing.T) {
 			t.Fatalf("session %d: got %d bytes back, sent %d, or they differ", session, len(got), len(want))
 		}
 	}
+}
 
-	cancel()
-	for range 2 {
+// waitStopped waits for n relays' results after their context ended.
+func waitStopped(t *testing.T, errs <-chan error, n int) {
+	t.Helper()
+	for range n {
 		select {
 		case err := <-errs:
 			if err != nil {
@@ -88,5 +126,4 @@ func TestRelayPairCarriesBytes(t *testing.T) {
 			t.Fatal("a relay did not stop")
 		}
 	}
-	echo.Close()
 }
