@@ -155,24 +155,23 @@ chown postgres: "$work/pgbouncer2.ini"
 pids+=($!)
 
 echo "== relaypair: 127.0.0.1:$RELAY_PORT -> UDP 127.0.0.1:$RELAY_UDP_PORT -> 127.0.0.1:$PG_PORT" >&2
+# relay NAME CMD: starts CMD ("relaypair ROLE ...") in the background with
+# its stderr in $work/NAME.log; its pid goes into NAME_pid.
+relay() {
+	"$work/relaypair" ${2#relaypair } 2>"$work/$1.log" &
+	pids+=($!)
+	printf -v "$1_pid" %s $!
+}
 relayb_cmd="relaypair b --listen 127.0.0.1:$RELAY_UDP_PORT --upstream 127.0.0.1:$PG_PORT"
-"$work/relaypair" ${relayb_cmd#relaypair } 2>"$work/relayb.log" &
-relayb_pid=$!
-pids+=($relayb_pid)
+relay relayb "$relayb_cmd"
 relaya_cmd="relaypair a --listen 127.0.0.1:$RELAY_PORT --to 127.0.0.1:$RELAY_UDP_PORT"
-"$work/relaypair" ${relaya_cmd#relaypair } 2>"$work/relaya.log" &
-relaya_pid=$!
-pids+=($relaya_pid)
+relay relaya "$relaya_cmd"
 
 echo "== relaypair t, twice: 127.0.0.1:$RELAYT_PORT -> 127.0.0.1:$RELAYT2_PORT -> 127.0.0.1:$PG_PORT" >&2
 relayt2_cmd="relaypair t --listen 127.0.0.1:$RELAYT2_PORT --upstream 127.0.0.1:$PG_PORT"
-"$work/relaypair" ${relayt2_cmd#relaypair } 2>"$work/relayt2.log" &
-relayt2_pid=$!
-pids+=($relayt2_pid)
+relay relayt2 "$relayt2_cmd"
 relayt_cmd="relaypair t --listen 127.0.0.1:$RELAYT_PORT --upstream 127.0.0.1:$RELAYT2_PORT"
-"$work/relaypair" ${relayt_cmd#relaypair } 2>"$work/relayt.log" &
-relayt_pid=$!
-pids+=($relayt_pid)
+relay relayt "$relayt_cmd"
 
 echo "== pgsctp server: SCTP 127.0.0.1:$SCTP_PORT over UDP $UDP_PORT -> 127.0.0.1:$PG_PORT" >&2
 server_cmd="pgsctp server --listen 127.0.0.1:$SCTP_PORT --udp-port $UDP_PORT --upstream 127.0.0.1:$PG_PORT --log-level warn"

@@ -194,11 +194,20 @@ func (ss *sessions) stop() {
 // runA accepts clients on ln and opens a session at b's listener peer for
 // each, until ctx ends; it closes ln.
 func runA(ctx context.Context, ln net.Listener, peer netip.AddrPort, o options) error {
+	fmt.Fprintf(os.Stderr, "relaypair a: serving on %s, b at %s\n", ln.Addr(), peer)
+	return serveTCP(ctx, ln, "a", func(c *net.TCPConn) (relayed, error) {
+		return openSession(c, peer, o)
+	})
+}
+
+// serveTCP accepts clients on ln and starts the session open makes for
+// each, until ctx ends; it closes ln and waits for the sessions. A client
+// whose session cannot open is closed, and role says so on stderr.
+func serveTCP(ctx context.Context, ln net.Listener, role string, open func(c *net.TCPConn) (relayed, error)) error {
 	go func() {
 		<-ctx.Done()
 		ln.Close()
 	}()
-	fmt.Fprintf(os.Stderr, "relaypair a: serving on %s, b at %s\n", ln.Addr(), peer)
 	var ss sessions
 	defer ss.stop()
 	for {
@@ -210,9 +219,9 @@ func runA(ctx context.Context, ln net.Listener, peer netip.AddrPort, o options) 
 			return fmt.Errorf("accept: %w", err)
 		}
 		go func() {
-			s, err := openSession(c.(*net.TCPConn), peer, o)
+			s, err := open(c.(*net.TCPConn))
 			if err != nil {
-				fmt.Fprintf(os.Stderr, "relaypair a: %v\n", err)
+				fmt.Fprintf(os.Stderr, "relaypair %s: %v\n", role, err)
 				c.Close()
 				return
 			}
@@ -493,32 +502,15 @@ func (s *session) udpToTCP(finished chan<- struct{}) error {
 // runT accepts clients on ln and relays each to a connection of its own to
 // upstream, until ctx ends; it closes ln.
 func runT(ctx context.Context, ln net.Listener, upstream string) error {
-	go func() {
-		<-ctx.Done()
-		ln.Close()
-	}()
 	fmt.Fprintf(os.Stderr, "relaypair t: serving on %s, upstream %s\n", ln.Addr(), upstream)
-	var ss sessions
-	defer ss.stop()
 	var d net.Dialer
-	for {
-		c, err := ln.Accept()
+	return serveTCP(ctx, ln, "t", func(c *net.TCPConn) (relayed, error) {
+		up, err := d.DialContext(ctx, "tcp", upstream)
 		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return fmt.Errorf("accept: %w", err)
+			return nil, err
 		}
-		go func() {
-			up, err := d.DialContext(ctx, "tcp", upstream)
-			if err != nil {
-				fmt.Fprintf(os.Stderr, "relaypair t: %v\n", err)
-				c.Close()
-				return
-			}
-			ss.start(&tcpSession{down: c.(*net.TCPConn), up: up.(*net.TCPConn)})
-		}()
-	}
+		return &tcpSession{down: c, up: up.(*net.TCPConn)}, nil
+	})
 }
 
 // tcpSession relays one client's TCP connection to its own upstream one:
