@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -113,7 +114,17 @@ func (d *daemon) parseFlags(args []string, stdout io.Writer, usage string,
 	signal.Notify(d.hup, syscall.SIGHUP)
 	d.log = slog.New(slog.NewTextHandler(d.stderr, &slog.HandlerOptions{Level: &d.level}))
 	d.setLevel(v)
+	setThreads(v)
 	return 0, false
+}
+
+// setThreads applies worker_threads: how many threads run Go code at once.
+func setThreads(v *config.Values) {
+	if n := int(v.Int("worker_threads")); n > 0 {
+		runtime.GOMAXPROCS(n)
+	} else {
+		runtime.SetDefaultGOMAXPROCS()
+	}
 }
 
 func (d *daemon) setLevel(v *config.Values) {
@@ -214,6 +225,7 @@ func (d *daemon) run(ctx context.Context, apply func(v *config.Values)) {
 			}
 			d.values = next
 			d.setLevel(next)
+			setThreads(next)
 			apply(next)
 			d.log.Info("configuration reloaded", "file", d.file, "applied", strings.Join(applied, ","))
 		}
