@@ -156,9 +156,11 @@ pids+=($!)
 
 echo "== relaypair: 127.0.0.1:$RELAY_PORT -> UDP 127.0.0.1:$RELAY_UDP_PORT -> 127.0.0.1:$PG_PORT" >&2
 # relay NAME CMD: starts CMD ("relaypair ROLE ...") in the background with
-# its stderr in $work/NAME.log; its pid goes into NAME_pid.
+# its stderr in $work/NAME.log; its pid goes into NAME_pid. It runs on one
+# thread (GOMAXPROCS=1), as pgsctp server and proxy do by default
+# (worker_threads), so that the floor is measured as pgsctp runs.
 relay() {
-	"$work/relaypair" ${2#relaypair } 2>"$work/$1.log" &
+	GOMAXPROCS=1 "$work/relaypair" ${2#relaypair } 2>"$work/$1.log" &
 	pids+=($!)
 	printf -v "$1_pid" %s $!
 }
@@ -480,6 +482,8 @@ section=$out/section.md
 	echo "1200 bytes with a one-byte kind and a credit every 16, no SCTP. **Go relay pair over TCP** is the"
 	echo "same two processes as plain TCP relays (\`relaypair t\`: a goroutine per direction reading into a"
 	echo "64 KiB buffer and writing what it read, no splice), the Go TCP relay pair of issue 7's COPY goal."
+	echo "Both Go pairs run on one thread each (GOMAXPROCS=1), as pgsctp's server and proxy do by default"
+	echo "(\`worker_threads = 1\`)."
 	echo "**pgsctp proxy + server** is client -TCP->"
 	echo "\`pgsctp proxy\` -SCTP over UDP-> \`pgsctp server\` -TCP-> PostgreSQL, one association per"
 	echo "session. **pgdial.SCTP** is the Go program itself speaking SCTP over UDP to \`pgsctp server\`"
@@ -540,10 +544,10 @@ section=$out/section.md
 	echo "pgbench -i -q -s $SCALE -h 127.0.0.1 -p $PG_PORT -U postgres postgres"
 	echo "pgbouncer pgbouncer.ini    # listen 127.0.0.1:$BOUNCER_PORT, pool_mode = session, auth_type = trust"
 	echo "pgbouncer pgbouncer2.ini    # the same, listen 127.0.0.1:$BOUNCER2_PORT, * = host=127.0.0.1 port=$BOUNCER_PORT"
-	echo "$relayb_cmd &"
-	echo "$relaya_cmd &"
-	echo "$relayt2_cmd &"
-	echo "$relayt_cmd &"
+	echo "GOMAXPROCS=1 $relayb_cmd &"
+	echo "GOMAXPROCS=1 $relaya_cmd &"
+	echo "GOMAXPROCS=1 $relayt2_cmd &"
+	echo "GOMAXPROCS=1 $relayt_cmd &"
 	echo "$server_cmd &"
 	echo "$proxy_cmd &" | sed "s|$work/|\$dir/|"
 	if [ -n "$BASELINE" ]; then
