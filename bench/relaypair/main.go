@@ -533,8 +533,6 @@ func (s *tcpSession) close() {
 // run relays both directions until each has ended (the reader's end of
 // stream passed on as a half close), or one fails; then it closes both.
 func (s *tcpSession) run() {
-	s.down.SetNoDelay(true)
-	s.up.SetNoDelay(true)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

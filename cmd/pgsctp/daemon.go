@@ -113,27 +113,25 @@ func (d *daemon) parseFlags(args []string, stdout io.Writer, usage string,
 	d.hup = make(chan os.Signal, 1)
 	signal.Notify(d.hup, syscall.SIGHUP)
 	d.log = slog.New(slog.NewTextHandler(d.stderr, &slog.HandlerOptions{Level: &d.level}))
-	d.setLevel(v)
-	setThreads(v)
+	d.applyProcess(v)
 	return 0, false
 }
 
-// setThreads applies worker_threads: how many threads run Go code at once.
-func setThreads(v *config.Values) {
-	if n := int(v.Int("worker_threads")); n > 0 {
-		runtime.GOMAXPROCS(n)
-	} else {
-		runtime.SetDefaultGOMAXPROCS()
-	}
-}
-
-func (d *daemon) setLevel(v *config.Values) {
+// applyProcess applies the settings that belong to the whole process, at
+// start and on every reload: log_level, and worker_threads (how many
+// threads run Go code at once).
+func (d *daemon) applyProcess(v *config.Values) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(v.String("log_level"))); err != nil {
 		d.log.Warn("unknown log_level; using info", "log_level", v.String("log_level"))
 		l = slog.LevelInfo
 	}
 	d.level.Set(l)
+	if n := int(v.Int("worker_threads")); n > 0 {
+		runtime.GOMAXPROCS(n)
+	} else {
+		runtime.SetDefaultGOMAXPROCS()
+	}
 }
 
 // sctpConfig turns the sctp_* settings into the stack's configuration.
@@ -224,8 +222,7 @@ func (d *daemon) run(ctx context.Context, apply func(v *config.Values)) {
 				d.log.Warn("setting changed; it takes effect only after a restart", "setting", name)
 			}
 			d.values = next
-			d.setLevel(next)
-			setThreads(next)
+			d.applyProcess(next)
 			apply(next)
 			d.log.Info("configuration reloaded", "file", d.file, "applied", strings.Join(applied, ","))
 		}
